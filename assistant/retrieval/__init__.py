@@ -1,0 +1,1 @@
+"""Hybrid retrieval (Sudachi BM25 + dense over Chroma), built on llama-index retrievers."""

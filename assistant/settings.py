@@ -1,0 +1,117 @@
+"""One settings object for the whole product (env prefix ``KANSAI_``).
+
+Built by :func:`get_settings` (cached), never at import time, so tests can build their own
+``Settings(...)`` and pass it in.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# No telemetry, no downloads: set before chromadb / gradio / huggingface are imported.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class EmbedderKind(StrEnum):
+    e5 = "e5"
+    fake = "fake"
+    sentence_transformers = "sentence-transformers"
+    openai = "openai"
+
+
+class GeneratorKind(StrEnum):
+    extractive = "extractive"
+    openai = "openai"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KANSAI_", env_file=None, extra="ignore")
+
+    # Where things live
+    index_dir: Path = PROJECT_ROOT / "var" / "index"
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    feedback_path: Path = PROJECT_ROOT / "var" / "feedback.jsonl"
+
+    # Embedding
+    embedder: EmbedderKind = EmbedderKind.e5
+    embedder_model: str = ""  # sentence-transformers name/path or OpenAI embeddings model
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    embeddings_base_url: str = ""
+    embeddings_api_key: SecretStr | None = None
+
+    # Chroma: a local folder by default, a server when host is set
+    chroma_host: str = ""
+    chroma_port: int = Field(default=8000, ge=1, le=65535)
+    chroma_ssl: bool = False
+
+    # Retrieval
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidates: int = Field(default=30, ge=1, le=500)
+    fusion: str = "weighted"  # "weighted" or "rrf"; chosen by measurement (README)
+    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    rrf_k: int = Field(default=60, ge=1)
+
+    # Generation
+    generator: GeneratorKind = GeneratorKind.extractive
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_tokens: int = Field(default=512, ge=16)
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    fallback_to_extractive: bool = True
+    local_llm_gguf: str = ""  # a GGUF path; empty = the packaged Qwen2.5 model
+    local_llm_cache: Path = PROJECT_ROOT / "var" / "models"
+    local_llm_port: int = Field(default=8090, ge=1, le=65535)
+
+    # Service
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    admin_token: SecretStr | None = None
+    api_key: SecretStr | None = None
+    max_question_chars: int = Field(default=2000, ge=10)
+    max_messages: int = Field(default=20, ge=1)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(default=0, ge=0)  # 0 = off
+    log_json: bool = False
+    log_questions: bool = False
+    ui_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _check_contradictions(self) -> Settings:
+        if self.generator is GeneratorKind.openai and not self.llm_base_url:
+            raise ValueError(
+                "KANSAI_GENERATOR=openai needs KANSAI_LLM_BASE_URL (e.g. http://127.0.0.1:8090/v1)"
+            )
+        if self.fusion not in ("weighted", "rrf"):
+            raise ValueError("KANSAI_FUSION must be 'weighted' or 'rrf'")
+        if self.workers > 1 and not self.chroma_host:
+            raise ValueError(
+                "KANSAI_WORKERS>1 needs a Chroma server (set KANSAI_CHROMA_HOST): the embedded "
+                "Chroma folder is not safe across processes"
+            )
+        if self.embedder is EmbedderKind.openai and not self.embeddings_base_url:
+            raise ValueError("KANSAI_EMBEDDER=openai needs KANSAI_EMBEDDINGS_BASE_URL")
+        if self.embedder is EmbedderKind.sentence_transformers and not self.embedder_model:
+            raise ValueError("KANSAI_EMBEDDER=sentence-transformers needs KANSAI_EMBEDDER_MODEL")
+        return self
+
+    @property
+    def chroma_is_server(self) -> bool:
+        return bool(self.chroma_host)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Text seams: the lexical tokenizer and language helpers."""

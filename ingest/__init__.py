@@ -1,0 +1,1 @@
+"""Ingest: load → clean → chunk → tokenize/embed → index (Chroma + BM25)."""
