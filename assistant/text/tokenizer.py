@@ -98,6 +98,16 @@ class SudachiTokenizer:
                 out.append((m.surface(), m.normalized_form(), m.part_of_speech()[0]))
         return out
 
+    def analyze(self, text: str) -> list[tuple[str, str, str, str]]:
+        """(surface, normalized form, POS, POS subcategory) for every mode-C morpheme."""
+        tok = self._tok()
+        out: list[tuple[str, str, str, str]] = []
+        for piece in split_for_sudachi(text):
+            for m in tok.tokenize(piece):
+                pos = m.part_of_speech()
+                out.append((m.surface(), m.normalized_form(), pos[0], pos[1]))
+        return out
+
     def tokenize(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text)
         tok = self._tok()

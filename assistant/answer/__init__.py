@@ -1,0 +1,1 @@
+"""Cited answers: generators, the faithfulness guard, abstention, follow-ups and modes."""

@@ -1,0 +1,271 @@
+"""The faithfulness guard, run on every answer whatever the generator.
+
+Each answer sentence is checked against the passages it cites:
+- citation markers that point to no passage are removed;
+- every number must be written in the cited lines that best match the sentence (a changed
+  or swapped figure fails), and every proper noun must appear in the cited text;
+- its content words (Sudachi, normalised) must be covered by the cited text (Japanese), or
+  its embedding must be close to a cited passage (other languages).
+Sentences that fail are **dropped** and reported in ``removed``. A sentence with no citation
+is kept only if it is framing (greeting, lead-in) or if a retrieved passage supports it, in
+which case that citation is added. Citations are renumbered 1..m in order of use.
+Thresholds are calibrated on the eval set (see eval/README.md and README).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.answer.text import (
+    Terms,
+    content_terms,
+    detect_lang,
+    markers,
+    nfkc,
+    numbers,
+    split_sentences,
+    strip_bullet,
+    strip_markers,
+)
+from assistant.answer.types import Citation, Removed
+from assistant.embedding.base import Embedder
+from assistant.retrieval.searcher import Passage
+from assistant.text.tokenizer import Tokenizer
+
+# Calibrated on eval/labelled_claims.jsonl + eval/cases.jsonl (see README "Guard thresholds").
+MIN_COVERAGE = 0.75
+MIN_COSINE_OTHER_LANG = 0.83
+
+_ANNOTATION = re.compile(r"〔[^〕]*〕")
+_FRAME = re.compile(
+    r"(お問い合わせ|問合せ|ありがとうございま|よろしくお願い|ご不明|お気軽|拝啓|敬具|"
+    r"以下の?とおり|次の?とおり|次の記載|以下の記載|記載があります|記載されています|お世話になって|"
+    r"申し上げます|ご連絡|ご確認|ご参照|ご相談|関係しそうな|該当しそうな|出典|"
+    r"thank you|the documents? (say|state|contain)|following|below|sources?:|dear|regards|sincerely)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Source:
+    n: int
+    passage: Passage
+    text: str  # title + section + text: what a citation vouches for
+    lines: list[str]
+    line_terms: list[Terms]
+    terms: Terms
+    vector: np.ndarray | None = None
+
+
+@dataclass
+class GuardOutcome:
+    text: str
+    citations: list[Citation]
+    removed: list[Removed]
+    kept_claims: int
+    changed: bool
+
+
+@dataclass
+class GuardSession:
+    """Checks an answer unit by unit (so a stream can be checked as it arrives)."""
+
+    guard: Guard
+    sources: dict[int, _Source]
+    renumber: dict[int, int] = field(default_factory=dict)
+    quotes: dict[int, str] = field(default_factory=dict)
+    removed: list[Removed] = field(default_factory=list)
+    kept_claims: int = 0
+
+    def feed(self, unit: str) -> str:
+        """The unit as it may be shown ("" when dropped), with markers renumbered."""
+        if unit == "\n" or not unit.strip():
+            return unit
+        cited = markers(unit)
+        text = strip_markers(unit)
+        valid = []
+        for n in cited:
+            if n in self.sources:
+                if n not in valid:
+                    valid.append(n)
+            else:
+                self.removed.append(
+                    Removed(
+                        sentence=text,
+                        reason=f"citation [{n}] points to no passage",
+                        kind="bad_citation",
+                    )
+                )
+        claim = _ANNOTATION.sub("", text).strip()
+        if not _has_claim(claim):
+            return text if not valid else self._emit(text, valid, claim)
+        if not valid:
+            if _FRAME.search(claim) and not numbers(claim) and not self.guard.proper(claim):
+                return text
+            support = self.guard.best_support(claim, self.sources)
+            if support is None:
+                self.removed.append(
+                    Removed(
+                        sentence=text,
+                        reason="no citation and no passage supports it",
+                        kind="uncited",
+                    )
+                )
+                return ""
+            valid = [support]
+        reason = self.guard.check(claim, [self.sources[n] for n in valid])
+        if reason:
+            self.removed.append(Removed(sentence=text, reason=reason, kind="unsupported"))
+            return ""
+        self.kept_claims += 1
+        return self._emit(text, valid, claim)
+
+    def _emit(self, text: str, ns: list[int], claim: str) -> str:
+        new = []
+        for n in ns:
+            if n not in self.renumber:
+                self.renumber[n] = len(self.renumber) + 1
+                self.quotes[n] = self.guard.quote(claim, self.sources[n])
+            new.append(self.renumber[n])
+        end = re.search(r"[。！？.!?]*$", text)
+        return f"{text}{''.join(f'[{m}]' for m in new)}" if end else text
+
+    def citations(self) -> list[Citation]:
+        out = []
+        for old, new in sorted(self.renumber.items(), key=lambda kv: kv[1]):
+            p = self.sources[old].passage
+            out.append(
+                Citation(
+                    n=new,
+                    doc_id=p.doc_id,
+                    title=p.title,
+                    section=p.section,
+                    position=p.position,
+                    text=p.text,
+                    score=p.score,
+                    quote=self.quotes.get(old, ""),
+                )
+            )
+        return out
+
+
+def _has_claim(text: str) -> bool:
+    return any(unicodedata_letter(c) for c in text)
+
+
+def unicodedata_letter(c: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(c)[0] in "LN"
+
+
+class Guard:
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        embedder: Embedder | None = None,
+        min_coverage: float = MIN_COVERAGE,
+        min_cosine: float = MIN_COSINE_OTHER_LANG,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.embedder = embedder
+        self.min_coverage = min_coverage
+        self.min_cosine = min_cosine
+        self._vec_cache: dict[str, np.ndarray] = {}
+
+    def session(self, passages: list[Passage]) -> GuardSession:
+        return GuardSession(self, {i + 1: self._source(i + 1, p) for i, p in enumerate(passages)})
+
+    def run(self, answer_units: list[str], passages: list[Passage]) -> GuardOutcome:
+        s = self.session(passages)
+        text = "".join(_join(s.feed(u), u) for u in answer_units)
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+        return GuardOutcome(text, s.citations(), s.removed, s.kept_claims, bool(s.removed))
+
+    # ---- checks ---------------------------------------------------------------------------
+    def _source(self, n: int, p: Passage) -> _Source:
+        lines = split_sentences(p.text) or [p.text]
+        full = f"{p.title}\n{p.section}\n{p.text}"
+        return _Source(
+            n=n,
+            passage=p,
+            text=nfkc(full).lower(),
+            lines=lines,
+            line_terms=[content_terms(self.tokenizer, ln) for ln in lines],
+            terms=content_terms(self.tokenizer, full),
+        )
+
+    def proper(self, claim: str) -> set[str]:
+        return content_terms(self.tokenizer, claim).proper
+
+    def check(self, claim: str, sources: list[_Source]) -> str:
+        """'' when ``claim`` is supported by ``sources``, else the reason it is not."""
+        terms = content_terms(self.tokenizer, claim)
+        cited_text = "\n".join(s.text for s in sources)
+        for name in sorted(terms.proper):
+            if nfkc(name).lower() not in cited_text:
+                return f"'{name}' does not appear in the cited passage"
+        nums = numbers(claim)
+        if nums:
+            best = self._best_lines(terms, sources, 3)
+            best_nums = set().union(*(numbers(b) for b in best)) if best else set()
+            missing = sorted(nums - best_nums)
+            if missing:
+                return f"number {', '.join(missing)} is not in the cited passage"
+        if detect_lang(claim) == "ja":
+            if not terms.content:
+                return ""
+            cited_terms = set().union(*(s.terms.content for s in sources))
+            coverage = len(terms.content & cited_terms) / len(terms.content)
+            if coverage < self.min_coverage:
+                return f"only {coverage:.0%} of its content words are in the cited passage"
+            return ""
+        cos = self._cosine(claim, sources)
+        if cos is not None and cos < self.min_cosine:
+            return f"not close enough to the cited passage (similarity {cos:.2f})"
+        return ""
+
+    def best_support(self, claim: str, sources: dict[int, _Source]) -> int | None:
+        for n, s in sources.items():
+            if not self.check(claim, [s]):
+                return n
+        return None
+
+    def quote(self, claim: str, source: _Source) -> str:
+        terms = content_terms(self.tokenizer, claim)
+        best = self._best_lines(terms, [source], 1)
+        return strip_bullet(best[0]) if best else ""
+
+    def _best_lines(self, terms: Terms, sources: list[_Source], k: int) -> list[str]:
+        scored = []
+        for s in sources:
+            for line, lt in zip(s.lines, s.line_terms, strict=True):
+                scored.append((len(terms.content & lt.content), line))
+        scored.sort(key=lambda x: -x[0])
+        return [line for score, line in scored[:k] if score > 0] or [ln for _, ln in scored[:k]]
+
+    def _cosine(self, claim: str, sources: list[_Source]) -> float | None:
+        if self.embedder is None:
+            return None
+        q = self.embedder.embed_query(claim)
+        best = -1.0
+        for s in sources:
+            key = s.passage.id
+            vec = self._vec_cache.get(key)
+            if vec is None:
+                vec = self.embedder.embed_passages([s.passage.text])[0]
+                if len(self._vec_cache) > 4096:
+                    self._vec_cache.clear()
+                self._vec_cache[key] = vec
+            best = max(best, float(np.dot(q, vec)))
+        return best
+
+
+def _join(emitted: str, unit: str) -> str:
+    if not emitted or emitted == "\n":
+        return emitted
+    # keep a space between English sentences
+    return emitted + (" " if detect_lang(emitted) == "en" and not unit.endswith("\n") else "")

@@ -1,0 +1,186 @@
+"""Language detection, sentence splitting and the content terms used by the guard."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from assistant.text.tokenizer import SudachiTokenizer, Tokenizer
+
+_JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,、]\s*\d{1,3})*)\]")
+_NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
+_BULLET = re.compile(r"^(?:[-–—・◇◆●■▶*]\s*)+")
+_SENT = re.compile(r"[^。！？!?\n]+(?:[。！？]+|[.!?]+(?=\s|$)|$)|[。！？]")
+CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "接尾辞"})
+GENERIC_TERMS = frozenset(
+    [
+        "為る",
+        "成る",
+        "居る",
+        "有る",
+        "在る",
+        "無い",
+        "言う",
+        "思う",
+        "出来る",
+        "こと",
+        "もの",
+        "よう",
+        "ため",
+        "等",
+        "方",
+        "的",
+        "化",
+        "性",
+        "つい",
+        "関する",
+        "対する",
+        "於く",
+        "通す",
+        "係る",
+        "記載",
+        "資料",
+        "ビジョン",
+        "文書",
+        "教える",
+        "質問",
+        "回答",
+        "何",
+        "どう",
+        "どの",
+        "どれ",
+        "くらい",
+        "具体",
+        "内容",
+        "について",
+        "ある",
+        "いる",
+    ]
+)
+
+
+def detect_lang(text: str) -> str:
+    """'ja' when the text has kana or kanji, else 'en'."""
+    return "ja" if _JA_CHARS.search(text or "") else "en"
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def markers(text: str) -> list[int]:
+    out: list[int] = []
+    for m in _MARKER.finditer(text):
+        out.extend(int(x) for x in re.split(r"[,、]", m.group(1)) if x.strip())
+    return out
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text).strip()
+
+
+def strip_bullet(text: str) -> str:
+    return _BULLET.sub("", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage: line breaks and 。！？ end them (markers stay attached)."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        for m in _SENT.finditer(line):
+            s = m.group().strip()
+            if s:
+                out.append(s)
+    return out
+
+
+def split_answer(text: str) -> list[str]:
+    """Units of an answer: sentences with their trailing citation markers; "\n" keeps layout."""
+    units: list[str] = []
+    for li, line in enumerate(text.split("\n")):
+        if li:
+            units.append("\n")
+        buf = ""
+        i = 0
+        while i < len(line):
+            ch = line[i]
+            buf += ch
+            i += 1
+            ends = ch in "。！？" or (ch in ".!?" and (i == len(line) or line[i] in " [\t"))
+            if not ends:
+                continue
+            while i < len(line) and line[i] in "。！？.!?":
+                buf += line[i]
+                i += 1
+            # trailing spaces and markers belong to this sentence
+            while True:
+                m = re.match(r"\s*\[\d{1,3}(?:\s*[,、]\s*\d{1,3})*\]", line[i:])
+                if not m:
+                    break
+                buf += m.group()
+                i += m.end()
+            units.append(buf)
+            buf = ""
+            while i < len(line) and line[i] == " ":
+                i += 1
+        if buf.strip():
+            units.append(buf)
+    return units
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers written in ``text``, normalised (NFKC, no thousands separators)."""
+    return {n.replace(",", "") for n in _NUMBER.findall(nfkc(text))}
+
+
+@dataclass
+class Terms:
+    content: set[str]
+    proper: set[str]
+
+
+def content_terms(tokenizer: Tokenizer, text: str) -> Terms:
+    """Normalised content words (C and A units) and the proper nouns written in ``text``."""
+    text = nfkc(strip_markers(text))
+    content: set[str] = set(t for t in tokenizer.tokenize(text) if t not in GENERIC_TERMS)
+    proper: set[str] = set()
+    if isinstance(tokenizer, SudachiTokenizer):
+        content = set()
+        for _surface, norm, pos, _sub in tokenizer.analyze(text):
+            if pos in CONTENT_POS and norm not in GENERIC_TERMS and _wordlike(norm):
+                content.add(norm.lower())
+        for t in tokenizer.tokenize(text):
+            if t not in GENERIC_TERMS and _wordlike(t):
+                content.add(t)
+        proper = proper_nouns(tokenizer, text)
+    return Terms(content=content, proper=proper)
+
+
+def _wordlike(term: str) -> bool:
+    """A word, not a number or a symbol (numbers are checked separately, exactly)."""
+    return any(unicodedata.category(c)[0] == "L" for c in term) and term not in ("約",)
+
+
+_KATAKANA = re.compile(r"[\u30a0-\u30ffー]{4,}")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9\-]{1,}")
+
+
+def proper_nouns(tokenizer: SudachiTokenizer, text: str) -> set[str]:
+    """Names a sentence must not invent: Sudachi proper nouns, long katakana words, acronyms."""
+    text = nfkc(text)
+    found: set[str] = set()
+    for surface, _norm, pos, sub in tokenizer.analyze(text):
+        if pos == "名詞" and sub == "固有名詞" and len(surface) >= 2:
+            found.add(surface)
+    for m in _KATAKANA.finditer(text):
+        found.add(m.group())
+    for m in _LATIN.finditer(text):
+        word = m.group()
+        if sum(1 for c in word if c.isupper()) >= 2:  # GRP, MICE, MaaS, KANSAI
+            found.add(word)
+    return found

@@ -1,0 +1,83 @@
+"""The answer JSON shared by the CLI, the HTTP API and the web page (see README)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Mode(StrEnum):
+    chat = "chat"
+    support = "support"
+    draft = "draft"
+
+
+@dataclass
+class Message:
+    role: str  # "user" | "assistant" | "system"
+    content: str
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    position: dict[str, Any]
+    text: str
+    score: float
+    quote: str = ""  # the sentence(s) of the passage the answer relies on (highlighted in the UI)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score"] = round(self.score, 6)
+        return d
+
+
+@dataclass
+class Removed:
+    sentence: str
+    reason: str
+    kind: str  # "unsupported" | "bad_citation" | "uncited"
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class AnswerResult:
+    question: str
+    answer: str
+    grounded: bool
+    citations: list[Citation]
+    removed: list[Removed]
+    backend: str
+    mode: str
+    timings_ms: dict[str, float]
+    lang: str = "ja"
+    query: str = ""  # what was searched (a follow-up rewritten with its history)
+    degraded: bool = False
+    degraded_reason: str = ""
+    nearest: list[dict[str, Any]] = field(default_factory=list)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "grounded": self.grounded,
+            "citations": [c.to_json() for c in self.citations],
+            "removed": [r.to_json() for r in self.removed],
+            "backend": self.backend,
+            "mode": self.mode,
+            "lang": self.lang,
+            "query": self.query,
+            "degraded": self.degraded,
+            "degraded_reason": self.degraded_reason,
+            "nearest": self.nearest,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
