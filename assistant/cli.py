@@ -266,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `... | head`: the reader went away; not an error
+        sys.stderr.close()
+        return EXIT_OK
     except OSError as exc:
         print(
             f"error: {exc.strerror or exc}: {exc.filename or ''} — check the path", file=sys.stderr

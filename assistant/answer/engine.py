@@ -27,7 +27,7 @@ from assistant.answer.generators import (
 from assistant.answer.guard import Guard, GuardSession
 from assistant.answer.prompts import rewrite_messages, says_not_in_docs
 from assistant.answer.support import SupportFinder
-from assistant.answer.text import detect_lang, split_answer
+from assistant.answer.text import detect_lang, focus, split_answer
 from assistant.answer.types import AnswerResult, Citation, Message, Mode, Removed
 from assistant.engine import Engine
 from assistant.errors import BadRequest, UpstreamModelError
@@ -71,7 +71,9 @@ class AnswerEngine:
         self.chat_model = chat_model
         self.llm: Generator | None = LLMGenerator(chat_model) if chat_model else None
         self.guard = Guard(engine.tokenizer, engine.embedder)
-        self.abstainer = Abstainer(engine.tokenizer)
+        self.abstainer = Abstainer(
+            engine.tokenizer, min_dense=float(getattr(engine.embedder, "min_relevance", 0.0))
+        )
         self.support = SupportFinder(
             s.corpus_dir / "support-catalogue.json", engine.tokenizer, engine.embedder
         )
@@ -105,7 +107,7 @@ class AnswerEngine:
         t0 = time.perf_counter()
         question, m, history = self._validate(question, mode, history)
         lang = detect_lang(question)
-        query = self._query(question, history)
+        query = self._query(focus(question), history)
         qvec = self.engine.embedder.embed_query(query)
         k = top_k or self.settings.top_k
         passages = self.engine.searcher.search(query, k=k, query_embedding=qvec)

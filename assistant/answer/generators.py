@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.answer.prompts import build_messages
-from assistant.answer.text import split_sentences, strip_bullet
+from assistant.answer.text import GENERIC_TERMS, split_sentences, strip_bullet
 from assistant.answer.types import Message, Mode
 from assistant.embedding.base import Embedder
 from assistant.llm.chat_model import ChatModel
@@ -54,6 +54,7 @@ class Picked:
     order: int  # sentence index inside the passage
     text: str
     score: float
+    lexical: float = 0.0
 
 
 class ExtractiveGenerator:
@@ -83,18 +84,32 @@ class ExtractiveGenerator:
 
     def pick(self, req: GenerationRequest, limit: int | None = None) -> list[Picked]:
         limit = limit or self.max_sentences
-        q_terms = set(self.tokenizer.tokenize(req.query))
+        q_terms = set(self.tokenizer.tokenize(req.query)) - GENERIC_TERMS
         weights = {t: req.idf.get(t, 1.0) for t in q_terms}
         total = sum(weights.values()) or 1.0
         cands: list[Picked] = []
         for pi, p in enumerate(req.passages, start=1):
-            for si, s in enumerate(split_sentences(p.text)):
+            # a heading labels every sentence under it (【数値目標】 → its figures): half credit
+            last = p.section.split(" > ")[-1] if p.section else ""
+            heading = set(self.tokenizer.tokenize(last)) if last else set()
+            sentences = split_sentences(p.text)
+            if any(
+                ch.isdigit() for ch in last
+            ):  # a heading with figures is a fact (予算額:55,969千円)
+                sentences = [last, *sentences]
+            for si, s in enumerate(sentences):
                 text = strip_bullet(s)
                 if len(text) < 4:
                     continue
                 terms = set(self.tokenizer.tokenize(text))
-                lex = sum(w for t, w in weights.items() if t in terms) / total
-                cands.append(Picked(pi, si, text, lex))
+                lex = (
+                    sum(
+                        w if t in terms else 0.5 * w if t in heading else 0.0
+                        for t, w in weights.items()
+                    )
+                    / total
+                )
+                cands.append(Picked(pi, si, text, lex, lex))
         if not cands:
             return []
         if req.query_vector is not None:
@@ -106,6 +121,10 @@ class ExtractiveGenerator:
                 c.score = 0.55 * c.score + 0.45 * closeness
         for c in cands:  # a little trust in the retriever's own ranking
             c.score += 0.1 * req.passages[c.passage - 1].score / math.sqrt(c.passage)
+        if q_terms and req.lang == "ja":
+            # a sentence that shares no word with a Japanese question is not an answer to it
+            top_lex = max(c.lexical for c in cands)
+            cands = [c for c in cands if c.lexical >= 0.25 * top_lex] or cands
         cands.sort(key=lambda c: -c.score)
         best = cands[0].score
         chosen = [c for c in cands if c.score >= 0.6 * best][:limit]

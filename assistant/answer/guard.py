@@ -38,12 +38,13 @@ from assistant.text.tokenizer import Tokenizer
 # Calibrated on eval/labelled_claims.jsonl + eval/cases.jsonl (see README "Guard thresholds").
 MIN_COVERAGE = 0.75
 MIN_COSINE_OTHER_LANG = 0.83
+NEAR_BEST = 0.6
 
 _ANNOTATION = re.compile(r"〔[^〕]*〕")
 _FRAME = re.compile(
     r"(お問い合わせ|問合せ|ありがとうございま|よろしくお願い|ご不明|お気軽|拝啓|敬具|"
     r"以下の?とおり|次の?とおり|次の記載|以下の記載|記載があります|記載されています|お世話になって|"
-    r"申し上げます|ご連絡|ご確認|ご参照|ご相談|関係しそうな|該当しそうな|出典|"
+    r"申し上げます|ご連絡|ご確認|ご参照|ご覧|ご相談|関係しそうな|該当しそうな|出典|"
     r"thank you|the documents? (say|state|contain)|following|below|sources?:|dear|regards|sincerely)",
     re.IGNORECASE,
 )
@@ -187,7 +188,10 @@ class Guard:
 
     # ---- checks ---------------------------------------------------------------------------
     def _source(self, n: int, p: Passage) -> _Source:
+        last = p.section.split(" > ")[-1] if p.section else ""
         lines = split_sentences(p.text) or [p.text]
+        if last:
+            lines = [last, *lines]
         full = f"{p.title}\n{p.section}\n{p.text}"
         return _Source(
             n=n,
@@ -245,7 +249,12 @@ class Guard:
             for line, lt in zip(s.lines, s.line_terms, strict=True):
                 scored.append((len(terms.content & lt.content), line))
         scored.sort(key=lambda x: -x[0])
-        return [line for score, line in scored[:k] if score > 0] or [ln for _, ln in scored[:k]]
+        top = scored[0][0] if scored else 0
+        if top == 0:
+            return [ln for _, ln in scored[:k]]
+        # only lines nearly as close as the best one: a figure from a neighbouring line
+        # (another programme's budget) does not support the claim
+        return [line for score, line in scored[:k] if score >= NEAR_BEST * top]
 
     def _cosine(self, claim: str, sources: list[_Source]) -> float | None:
         if self.embedder is None:

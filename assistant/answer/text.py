@@ -57,8 +57,34 @@ GENERIC_TERMS = frozenset(
         "について",
         "ある",
         "いる",
+        "下さる",
+        "宜しい",
+        "宜しく",
+        "御",
+        "願う",
+        "頂く",
+        "致す",
+        "申す",
+        "存じる",
+        "伺う",
+        "貰う",
+        "呉れる",
+        "欲しい",
+        "つく",
     ]
 )
+_PLEASANTRY = re.compile(
+    r"^(いつも)?お世話になって|よろしくお願い|宜しくお願い|お忙しいところ|突然のご連絡|"
+    r"失礼いたします|ありがとうございま|^(はじめまして|初めまして)|^(拝啓|敬具)|"
+    r"^thank you|^best regards|^hello|^hi\b",
+    re.IGNORECASE,
+)
+
+
+def focus(text: str) -> str:
+    """The question without pleasantries ("よろしくお願いします"), which only add noise to search."""
+    kept = [s for s in split_sentences(text) if not _PLEASANTRY.search(s.strip())]
+    return " ".join(kept).strip() or text.strip()
 
 
 def detect_lang(text: str) -> str:

@@ -71,10 +71,18 @@ class OpenAIChatModel:
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
             )
+            finished = False
             for chunk in resp:
                 choices = getattr(chunk, "choices", None)
                 if choices and choices[0].delta and choices[0].delta.content:
                     yield choices[0].delta.content
+                if choices and choices[0].finish_reason:
+                    finished = True
+            if not finished:  # the connection closed before the model said it was done
+                raise UpstreamModelError(
+                    "the language model stream ended before the answer was complete",
+                    "check the model server; the answer shown is the part received",
+                )
         except openai.OpenAIError as exc:
             raise _translate(exc) from exc
         except Exception as exc:  # httpx errors surfacing mid-stream
