@@ -195,8 +195,9 @@ class Chunker:
                 )
             )
 
-        for path, para in blocks:
-            para = self._split_long(para)
+        for path, para in (
+            (path, group) for path, block in blocks for group in self._groups(self._split_long(block))
+        ):
             size = sum(len(ln.text) + 1 for ln in para)
             pending_size = sum(len(ln.text) + 1 for ln in pending)
             if pending_path is not None and (
@@ -243,6 +244,20 @@ class Chunker:
                 continue
             out.append(c)
         return out
+
+    def _groups(self, para: list[Line]) -> list[list[Line]]:
+        """A paragraph over ``limit`` (a long list, a split-up long line) in ~``target`` groups."""
+        if sum(len(ln.text) + 1 for ln in para) <= self.limit:
+            return [para]
+        groups: list[list[Line]] = [[]]
+        size = 0
+        for ln in para:
+            if groups[-1] and size + len(ln.text) + 1 > self.target:
+                groups.append([])
+                size = 0
+            groups[-1].append(ln)
+            size += len(ln.text) + 1
+        return groups
 
     def _split_long(self, para: list[Line]) -> list[Line]:
         """Cut over-long lines at sentence ends (and, past ``hard_limit``, anywhere)."""

@@ -33,7 +33,7 @@ from ingest.loaders import LoadedDoc, SkipFile, discover, load
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "structure-v1"
+CHUNKER_VERSION = "structure-v2"
 Progress = Callable[[str, int, int], None]
 
 
@@ -143,6 +143,11 @@ class Ingestor:
                     f"no document with id {', '.join(missing)}", "see `kansai-assistant documents`"
                 )
             keep_docs = {k: v for k, v in prev.documents.items() if k not in doc_ids}
+            if not keep_docs:  # BM25 cannot be built over zero documents
+                raise IngestError(
+                    "cannot delete every document: the index would be empty",
+                    f"ingest the replacement first, or remove the folder {self.settings.index_dir}",
+                )
             keep = [i for i, r in enumerate(records) if r["doc_id"] in keep_docs]
             report = IngestReport(removed=list(doc_ids))
             report.generation = self._write(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import bm25s
 import numpy as np
+
+# bm25s sets its own logger to DEBUG, which prints "Building index from tokens" on every ingest
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def build_bm25(token_lists: list[list[str]]) -> bm25s.BM25:
