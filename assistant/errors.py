@@ -56,6 +56,11 @@ class IngestError(AssistantError):
     code = "ingest_error"
 
 
+class IngestBusy(IngestError):
+    status_code = 409
+    code = "ingest_busy"
+
+
 class UpstreamModelError(AssistantError):
     status_code = 502
     code = "upstream_model_error"

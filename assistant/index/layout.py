@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.errors import IndexNotReady, IngestError
+from assistant.errors import IndexNotReady, IngestBusy
 
 FORMAT_VERSION = 1
 KEEP_GENERATIONS = 2
@@ -142,7 +142,7 @@ class IndexLayout:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
-                raise IngestError(
+                raise IngestBusy(
                     f"another ingest is running on {self.root}", "wait for it to finish"
                 ) from exc
             try:

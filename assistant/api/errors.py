@@ -1,0 +1,151 @@
+"""JSON errors at the HTTP edge: every failure is ``{"error": {...}}`` with a 4xx/5xx status.
+
+The body is the same for the JSON API and the OpenAI-compatible routes (``message`` and
+``type`` are where OpenAI clients look). Tracebacks are logged server-side, never returned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.errors import AssistantError
+
+log = logging.getLogger(__name__)
+
+
+# ---- errors that only exist at the HTTP edge -------------------------------------------------
+class Forbidden(AssistantError):
+    status_code = 403
+    code = "forbidden"
+
+
+class AdminDisabled(Forbidden):
+    code = "admin_disabled"
+
+
+class Conflict(AssistantError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(AssistantError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(AssistantError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class RateLimited(AssistantError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after
+
+
+# ---- the body ---------------------------------------------------------------------------------
+def error_body(
+    status: int, code: str, message: str, hint: str = "", **extra: Any
+) -> dict[str, Any]:
+    err: dict[str, Any] = {
+        "code": code,
+        "type": "server_error" if status >= 500 else "invalid_request_error",
+        "message": message,
+        "hint": hint,
+    }
+    err.update(extra)
+    return {"error": err}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    hint: str = "",
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    return JSONResponse(error_body(status, code, message, hint, **extra), status, headers=headers)
+
+
+def from_assistant_error(exc: AssistantError) -> JSONResponse:
+    headers: dict[str, str] | None = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif exc.status_code == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    return error_response(exc.status_code, exc.code, exc.message, exc.hint, headers)
+
+
+def validation_message(errors: list[Any]) -> str:
+    parts = []
+    for e in errors[:5]:
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
+        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+# ---- handlers -------------------------------------------------------------------------------
+async def _assistant_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AssistantError)
+    if exc.status_code >= 500:
+        log.warning("%s: %s", exc.code, exc.message)
+    return from_assistant_error(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(
+            400, "malformed_json", "the request body is not valid JSON", "send a JSON object"
+        )
+    details = [
+        {"loc": [str(x) for x in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type")}
+        for e in errors
+    ]
+    return error_response(
+        422,
+        "invalid_request",
+        validation_message(errors),
+        "see /docs for the request schema",
+        details=details,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404:
+        message = f"no such endpoint: {request.method} {request.url.path}"
+    return error_response(exc.status_code, code, message, "see /docs", exc.headers)
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return internal_error_response()
+
+
+def internal_error_response() -> JSONResponse:
+    return error_response(
+        500, "internal_error", "internal server error", "the server log has the details"
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AssistantError, _assistant_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)
