@@ -1,0 +1,330 @@
+"""The web page in a real browser: Debian's Chromium driven by Playwright, fully offline.
+
+Each test opens the page served by a FastAPI app on 127.0.0.1 (the Gradio Blocks mounted at
+/ui like the product's API does) and records every request to another host: there must be none.
+Screenshots go to test-artifacts/. Without Chromium these tests skip, except in CI (CI=true)
+where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from fastapi import FastAPI
+
+from assistant.answer.engine import Event
+from assistant.answer.types import AnswerResult, Citation, Message, Removed
+from assistant.services import Services
+from tests.conftest import PROJECT
+from tests.test_ui_handlers import make_services
+from ui import web
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("KANSAI_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = PROJECT / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+TIMEOUT_MS = 60_000
+QUESTION = "スタートアップ支援にはどのような取組みがありますか？"
+
+
+def _unavailable(why: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"browser tests need Chromium in CI: {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+# ---- servers -----------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(services: Services) -> Iterator[str]:
+    """The page mounted on a fresh FastAPI app, served by uvicorn in a thread."""
+    import uvicorn
+
+    app = FastAPI()
+    web.mount(app, services)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/ui/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
+    s = make_services(tmp_path_factory.mktemp("site"))
+    s.engine.ensure_index()
+    return s
+
+
+@pytest.fixture(scope="module")
+def site(site_services: Services, browser: Any) -> Iterator[str]:
+    yield from serve(site_services)
+
+
+@pytest.fixture(scope="module")
+def no_index_site(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[str]:
+    yield from serve(make_services(tmp_path_factory.mktemp("noindex")))
+
+
+EVIL = '<script>window.__kvaPwned = 1</script><img src="x" onerror="window.__kvaPwned = 2">'
+
+
+class HostileAnswers:
+    """A fake answer engine whose documents and answer contain markup (document text is data)."""
+
+    def stream(
+        self, question: str, history: list[Message] | None = None, mode: str = "chat", top_k=None
+    ) -> Iterator[Event]:
+        text = f"資料には{EVIL}と書かれています[1]。"
+        res = AnswerResult(
+            question=question,
+            answer=text,
+            grounded=True,
+            citations=[
+                Citation(
+                    n=1,
+                    doc_id="evil",
+                    title=f"危険な資料{EVIL}",
+                    section=f"第1章{EVIL}",
+                    position={"line_start": 1, "line_end": 2},
+                    text=f"前置き。資料には{EVIL}と書かれています。後書き。",
+                    score=1.0,
+                    quote=f"資料には{EVIL}と書かれています。",
+                )
+            ],
+            removed=[Removed(f"削除された{EVIL}", f"reason {EVIL}", "unsupported")],
+            backend="fake",
+            mode=mode,
+            timings_ms={},
+        )
+        yield Event("delta", text)
+        yield Event("final", result=res)
+
+    def answer(self, question: str, history=None, mode: str = "chat", top_k=None) -> AnswerResult:
+        return next(e.result for e in self.stream(question, history, mode) if e.result)
+
+
+@pytest.fixture(scope="module")
+def hostile_site(site_services: Services, browser: Any) -> Iterator[str]:
+    s = Services(
+        settings=site_services.settings,
+        engine=site_services.engine,
+        answers=HostileAnswers(),  # type: ignore[arg-type]
+        feedback=site_services.feedback,
+    )
+    yield from serve(s)
+
+
+# ---- pages -------------------------------------------------------------------------------
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    external: list[str] = []
+
+    def record(request: Any) -> None:
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("http:", "https:", "ws:", "wss:")) and host != "127.0.0.1":
+            external.append(request.url)
+
+    pg.on("request", record)
+    yield pg
+    context.close()
+    assert external == [], f"the page made external requests: {external}"
+
+
+def shot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def ask(page: Any, question: str) -> None:
+    box = page.locator("#kva-question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def bot_messages(page: Any) -> Any:
+    return page.locator('#kva-chat [data-testid="bot"]')
+
+
+# ---- tests -------------------------------------------------------------------------------
+def test_chat_answer_with_numbered_sources_and_feedback(
+    page: Any, site: str, site_services: Services
+) -> None:
+    page.goto(site)
+    page.get_by_text("関西ビジョン・アシスタント").first.wait_for()
+    ask(page, QUESTION)
+    marker = page.locator("#kva-chat a.kva-cite").first
+    marker.wait_for()
+    answer = bot_messages(page).last.inner_text()
+    assert "関西広域産業ビジョンには、次の記載があります。" in answer
+    assert "[1]" in answer
+    panel = page.locator("#kva-panel")
+    assert panel.locator("details.kva-source").count() >= 1
+    assert panel.locator(".kva-source .kva-n").first.inner_text() == "[1]"
+    assert "関西広域産業ビジョン" in panel.locator(".kva-title").first.inner_text()
+
+    marker.click()  # a marker opens and highlights its source, with the cited sentence marked
+    target = panel.locator("details.kva-source.kva-active")
+    target.wait_for()
+    assert "#" + (target.get_attribute("id") or "") == marker.get_attribute("href")
+    assert target.evaluate("e => e.open") is True
+    assert target.locator("mark.kva-quote").first.is_visible()
+    shot(page, "ui-chat.png")
+
+    before = len(site_services.feedback.all())
+    page.locator("#kva-chat").get_by_role("button", name="いいね").last.click()
+    deadline = time.monotonic() + 10
+    while len(site_services.feedback.all()) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    row = site_services.feedback.all()[-1]
+    assert row["rating"] == "up" and row["question"] == QUESTION
+    assert row["answer_id"] in (marker.get_attribute("href") or "")
+
+
+def test_example_question_then_a_new_conversation(page: Any, site: str) -> None:
+    page.goto(site)
+    page.locator(".kva-example").first.click()
+    page.locator("#kva-chat a.kva-cite").first.wait_for()
+    assert page.locator('#kva-chat [data-testid="user"]').count() == 1
+    ask(page, "その予算はいくらですか？")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#kva-chat [data-testid=\"bot\"]').length === 2"
+    )
+    page.locator("#kva-new").click()
+    page.locator("#kva-panel .kva-empty").wait_for()
+    assert page.locator('#kva-chat [data-testid="user"]').count() == 0
+
+
+def test_support_form_finds_initiatives(page: Any, site: str) -> None:
+    page.goto(site)
+    page.get_by_role("tab", name="支援を探す").click()
+    page.locator("#kva-industry input").fill("食品")
+    page.locator("#kva-industry input").press("Enter")
+    page.locator("#kva-goals").get_by_label("海外展開").check()
+    page.locator("#kva-goals").get_by_label("販路開拓").check()
+    page.locator("#kva-note textarea").fill("京都で和菓子を製造しています。")
+    page.locator("#kva-find").click()
+    out = page.locator("#kva-support-out")
+    out.locator("details.kva-source").first.wait_for()
+    text = out.inner_text()
+    assert (
+        "検索した内容: 業種: 食品。目的: 海外展開、販路開拓。補足: 京都で和菓子を製造しています。"
+        in text
+    )
+    assert "ご相談の内容に関係しそうな取組み・事業" in text
+    assert "該当:" in text
+    out.locator("a.kva-cite").first.click()
+    out.locator("details.kva-source.kva-active").wait_for()
+    shot(page, "ui-support.png")
+
+
+def test_draft_tab_makes_an_editable_reply_to_download(page: Any, site: str) -> None:
+    page.goto(site)
+    page.get_by_role("tab", name="回答案を作る").click()
+    page.locator("#kva-inquiry textarea").fill(
+        "貴連合のスタートアップ支援の取組みについて教えていただけますか。"
+    )
+    page.locator("#kva-make").click()
+    page.locator("#kva-draft-sources details.kva-source").first.wait_for()
+    draft = page.locator("#kva-draft textarea")
+    assert draft.input_value().startswith("お問い合わせいただき、誠にありがとうございます。")
+    assert "【出典】" in draft.input_value()
+    assert page.locator("#kva-draft").get_by_role("button").count() >= 1  # copy
+    shot(page, "ui-draft.png")
+
+    draft.press("End")
+    draft.press("Control+End")
+    draft.type("\n担当: 産業振興課")
+    page.wait_for_timeout(1000)  # the .input event rewrites the files
+    with page.expect_download() as dl:
+        page.locator("#kva-dl-txt").click()
+    saved = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert dl.value.suggested_filename.endswith(".txt")
+    assert saved.startswith("お問い合わせいただき") and "担当: 産業振興課" in saved
+    with page.expect_download() as dl_md:
+        page.locator("#kva-dl-md").click()
+    assert dl_md.value.suggested_filename.endswith(".md")
+    assert Path(dl_md.value.path()).read_text(encoding="utf-8").startswith("# 回答案")
+
+
+def test_missing_index_is_explained_not_a_stack_trace(page: Any, no_index_site: str) -> None:
+    page.goto(no_index_site)
+    banner = page.locator("#kva-banner .kva-error-banner")
+    banner.wait_for()
+    assert "資料の索引がまだ作成されていません" in banner.inner_text()
+    ask(page, QUESTION)
+    inline = page.locator("#kva-chat .kva-error")
+    inline.wait_for()
+    assert "資料の索引がまだ作成されていません" in inline.inner_text()
+    assert "kansai-assistant ingest" in inline.inner_text()  # what to do next
+    toast = page.locator(".toast-body", has_text="資料の索引がまだ作成されていません")
+    toast.first.wait_for()
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and 'File "' not in body
+    shot(page, "ui-error.png")
+
+
+def test_markup_in_documents_is_shown_as_text_and_never_runs(page: Any, hostile_site: str) -> None:
+    page.goto(hostile_site)
+    ask(page, "危険な資料について")
+    page.locator("#kva-panel details.kva-source").first.wait_for()
+    page.locator("#kva-chat a.kva-cite").first.click()
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__kvaPwned") is None
+    assert page.locator("#kva-panel script, #kva-panel img, #kva-chat img").count() == 0
+    panel = page.locator("#kva-panel").inner_text()
+    assert "<script>window.__kvaPwned = 1</script>" in panel
+    assert "1 文を回答から除きました" in panel
+    assert "<script>" in bot_messages(page).last.inner_text()
+    shot(page, "ui-escaping.png")
