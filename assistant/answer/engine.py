@@ -200,12 +200,21 @@ class AnswerEngine:
             self._stats = (idx.marker, idf, set(df))
             return idf, set(df)
 
-    def warm(self, max_chunks: int = 2000) -> None:
-        """Load the index and embed its sentences ahead of the first question (service start)."""
+    def warm(self, max_chunks: int = 2000, background: bool = True) -> None:
+        """Load the index now; embed its sentences ahead of the first questions.
+
+        The sentence vectors are computed in a background thread by default, so a service
+        answers at once (the first answers compute the few vectors they need themselves).
+        """
         self._corpus_stats()
         idx = self.engine.searcher.index()
-        if len(idx.records) <= max_chunks:
-            self.extractive.warm([r["text"] for r in idx.records.values()])
+        if len(idx.records) > max_chunks:
+            return
+        texts = [r["text"] for r in idx.records.values()]
+        if background:
+            threading.Thread(target=self.extractive.warm, args=(texts,), daemon=True, name="warm").start()
+        else:
+            self.extractive.warm(texts)
 
     def _generate(self, req: GenerationRequest, res: AnswerResult) -> Iterator[Event]:
         gen = self.llm or self.extractive
