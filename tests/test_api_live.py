@@ -117,14 +117,15 @@ def test_upload_limits_over_http(server: str) -> None:
 
 
 def _doc_blocks() -> list[tuple[str, str]]:
-    text = (PROJECT / "docs" / "api.md").read_text(encoding="utf-8")
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    text = readme.split("\n## HTTP API\n", 1)[1].split("\n## ", 1)[0]  # the README's API section
     return [
         (m.group(1), m.group(2)) for m in re.finditer(r"```(bash|python)\n(.*?)```", text, re.S)
     ]
 
 
 def test_docs_examples_run_against_a_live_server(server: str, tmp_path: Path) -> None:
-    """Every ```bash and ```python block of docs/api.md, in order, against a real server."""
+    """Every ```bash and ```python block of the README's API section, in order, against a real server."""
     blocks = _doc_blocks()
     assert len(blocks) >= 6 and any(lang == "python" for lang, _ in blocks)
     assert shutil.which("curl"), "the docs use curl"
