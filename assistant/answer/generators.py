@@ -67,6 +67,7 @@ class ExtractiveGenerator:
         self.embedder = embedder
         self.max_sentences = max_sentences
         self._cache: dict[str, np.ndarray] = {}
+        self._term_cache: dict[str, frozenset[str]] = {}
 
     def _vectors(self, sentences: list[str]) -> np.ndarray:
         missing = [s for s in dict.fromkeys(sentences) if s not in self._cache]
@@ -76,6 +77,15 @@ class ExtractiveGenerator:
             if len(self._cache) > 50_000:
                 self._cache.clear()
         return np.stack([self._cache[s] for s in sentences]) if sentences else np.zeros((0, 1))
+
+    def _terms(self, sentence: str) -> frozenset[str]:
+        terms = self._term_cache.get(sentence)
+        if terms is None:
+            terms = frozenset(self.tokenizer.tokenize(sentence))
+            if len(self._term_cache) > 50_000:
+                self._term_cache.clear()
+            self._term_cache[sentence] = terms
+        return terms
 
     def warm(self, texts: list[str]) -> None:
         """Embed the sentences of these passages ahead of the first question."""
@@ -101,7 +111,7 @@ class ExtractiveGenerator:
                 text = strip_bullet(s)
                 if len(text) < 4:
                     continue
-                terms = set(self.tokenizer.tokenize(text))
+                terms = self._terms(text)
                 lex = (
                     sum(
                         w if t in terms else 0.5 * w if t in heading else 0.0

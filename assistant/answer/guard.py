@@ -176,6 +176,7 @@ class Guard:
         self.min_coverage = min_coverage
         self.min_cosine = min_cosine
         self._vec_cache: dict[str, np.ndarray] = {}
+        self._source_cache: dict[str, _Source] = {}
 
     def session(self, passages: list[Passage]) -> GuardSession:
         return GuardSession(self, {i + 1: self._source(i + 1, p) for i, p in enumerate(passages)})
@@ -188,6 +189,18 @@ class Guard:
 
     # ---- checks ---------------------------------------------------------------------------
     def _source(self, n: int, p: Passage) -> _Source:
+        """The analysed passage; cached, since the same passages come back again and again."""
+        key = f"{p.id}\x1f{hash((p.title, p.section, p.text))}"
+        cached = self._source_cache.get(key)
+        if cached is not None:
+            return _Source(n, p, cached.text, cached.lines, cached.line_terms, cached.terms, cached.vector)
+        src = self._analyse(n, p)
+        if len(self._source_cache) > 4096:
+            self._source_cache.clear()
+        self._source_cache[key] = src
+        return src
+
+    def _analyse(self, n: int, p: Passage) -> _Source:
         last = p.section.split(" > ")[-1] if p.section else ""
         lines = split_sentences(p.text) or [p.text]
         if last:
