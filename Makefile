@@ -39,9 +39,15 @@ eval: index
 bench: install
 	$(BIN)/python -m eval.bench
 
+# llama-cpp-python compiles llama.cpp (10-30 min on 2 cores, depending on load). As its subproject llama.cpp already
+# skips tests/tools/examples/server; LLAVA_BUILD=OFF also skips the multimodal library (mtmd),
+# about a third of the build, which a text-only server does not load.
 local-llm: install
-	CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF" \
+	@echo "building llama-cpp-python from source (several minutes) and installing the model parts…"
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DGGML_NATIVE=ON" \
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 	  $(BIN)/python -m pip install -q -e '.[dev,local-llm]'
+	$(BIN)/kansai-assistant llm-server --prepare-only
 
 clean:
 	rm -rf var/index .pytest_cache .mypy_cache .ruff_cache
