@@ -43,6 +43,8 @@ TOPIC = {
     "subsidy_rate": ("補助率・補助金額", "subsidy rates or amounts"),
     "contact": ("連絡先", "contact details"),
     "application": ("申請・応募の方法", "how to apply"),
+    "count": ("件数・人数", "counts or numbers of participants"),
+    "schedule": ("日程・時期", "dates or schedules"),
 }
 
 
@@ -212,7 +214,9 @@ class AnswerEngine:
             return
         texts = [r["text"] for r in idx.records.values()]
         if background:
-            threading.Thread(target=self.extractive.warm, args=(texts,), daemon=True, name="warm").start()
+            threading.Thread(
+                target=self.extractive.warm, args=(texts,), daemon=True, name="warm"
+            ).start()
         else:
             self.extractive.warm(texts)
 

