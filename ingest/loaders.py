@@ -6,14 +6,23 @@ by name and goes on with the rest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+# Limits against hostile PDFs (decompression bombs, huge page trees): far above real documents.
+MAX_PDF_PAGES = 2000
+MAX_PDF_TEXT_CHARS = 20_000_000
+MAX_PDF_STREAM_BYTES = 16_000_000  # one decompressed stream (pypdf's own default is 75 MB)
 
 
 class SkipFile(Exception):
@@ -126,24 +135,46 @@ def _load_pdf(path: Path, data: bytes, digest: str) -> LoadedDoc:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError  # PdfReadError, LimitReachedError, ...
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise SkipFile("encrypted PDF (remove the password first)")
-        pages = [(page.extract_text() or "").splitlines() for page in reader.pages]
-        title = ""
-        if reader.metadata and reader.metadata.title:
-            title = str(reader.metadata.title)
+        with _pdf_limits():
+            pages, title = _pdf_text(PdfReader(io.BytesIO(data)))
     except SkipFile:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise SkipFile(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:80]})") from exc
     if not any(line.strip() for page in pages for line in page):
         raise SkipFile("PDF has no extractable text (scanned? run OCR first)")
     return LoadedDoc(path=path, sha256=digest, pages=pages, title=title, paged=True)
+
+
+def _pdf_limits() -> contextlib.AbstractContextManager[object]:
+    import pypdf
+
+    apply = getattr(pypdf, "apply_configuration", None)  # pypdf >= 7
+    if apply is None:
+        return contextlib.nullcontext()
+    return apply(zlib_maximum_output_length=MAX_PDF_STREAM_BYTES)  # type: ignore[no-any-return]
+
+
+def _pdf_text(reader: PdfReader) -> tuple[list[list[str]], str]:
+    if reader.is_encrypted:
+        raise SkipFile("encrypted PDF (remove the password first)")
+    if len(reader.pages) > MAX_PDF_PAGES:
+        raise SkipFile(
+            f"too many pages ({len(reader.pages)}; the limit is {MAX_PDF_PAGES}): split the PDF"
+        )
+    pages, total = [], 0
+    for page in reader.pages:
+        text = page.extract_text() or ""
+        total += len(text)
+        if total > MAX_PDF_TEXT_CHARS:
+            raise SkipFile(f"too much text (over {MAX_PDF_TEXT_CHARS} characters): split the PDF")
+        pages.append(text.splitlines())
+    title = str(reader.metadata.title) if reader.metadata and reader.metadata.title else ""
+    return pages, title
 
 
 class _HTMLText(HTMLParser):

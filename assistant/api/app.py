@@ -29,6 +29,8 @@ from assistant.services import Services, build_services
 log = logging.getLogger(__name__)
 
 TITLE = "Kansai Vision Assistant"
+PUBLIC_ERRORS = errors.error_responses(400, 401, 422, 429, 500, 502, 503, 504)
+ADMIN_ERRORS = errors.error_responses(400, 401, 403, 404, 409, 413, 415, 422, 500, 503)
 ENDPOINTS = {
     "POST /api/chat": "answer with citations (JSON, or SSE with stream=true)",
     "POST /api/search": "ranked passages",
@@ -63,10 +65,9 @@ def create_app(services: Services) -> FastAPI:
 
     public = [Depends(require_api_key), Depends(rate_limit)]
     app.include_router(health.router)
-    for mod in (chat, search, feedback, openai_compat):
-        app.include_router(mod.router, dependencies=public)
-    app.include_router(documents.router, dependencies=public)
-    app.include_router(documents.admin)
+    for mod in (chat, search, feedback, openai_compat, documents):
+        app.include_router(mod.router, dependencies=public, responses=PUBLIC_ERRORS)
+    app.include_router(documents.admin, responses=ADMIN_ERRORS)
 
     @app.get("/", include_in_schema=False)
     async def root() -> Response:

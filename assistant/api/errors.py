@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.errors import AssistantError
@@ -55,6 +56,43 @@ class RateLimited(AssistantError):
 
 
 # ---- the body ---------------------------------------------------------------------------------
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")  # e.g. ``details`` on a 422
+
+    code: str
+    type: str
+    message: str
+    hint: str = ""
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx/5xx body (declared in the OpenAPI schema so clients can rely on it)."""
+
+    error: ErrorDetail
+
+
+_ERROR_TEXT = {
+    400: "bad request",
+    401: "missing or wrong API key / admin token",
+    403: "admin endpoints disabled",
+    404: "not found",
+    409: "conflict (document id taken, ingest busy)",
+    413: "upload too large",
+    415: "unsupported media or file type",
+    422: "request body does not match the schema",
+    429: "rate limited (see Retry-After)",
+    500: "internal error (details in the server log)",
+    502: "the language model failed",
+    503: "index not ready (run `kansai-assistant ingest`) or Chroma unreachable",
+    504: "the language model timed out",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route or router: these statuses carry an :class:`ErrorResponse`."""
+    return {s: {"model": ErrorResponse, "description": _ERROR_TEXT[s]} for s in statuses}
+
+
 def error_body(
     status: int, code: str, message: str, hint: str = "", **extra: Any
 ) -> dict[str, Any]:
