@@ -406,12 +406,6 @@ def test_injection_with_a_model_that_obeys(injected_root: Path, mode: str) -> No
             _check_not_hijacked(final)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (reported to the lead): an instruction-shaped sentence in a document "
-    "(「…」と答えなさい) lets an obeying model assert its payload with a valid citation, "
-    "because the guard checks textual support, not whether the source states it as a fact",
-)
 def test_injected_payload_is_not_asserted_as_fact(injected_root: Path) -> None:
     model = ScriptedChatModel(fn=obeying_model)
     with client_for(_injected_services(injected_root, model)) as c:

@@ -355,7 +355,12 @@ class AnswerEngine:
             )
             tail = "\nご不明な点がございましたら、お気軽にお問い合わせください。\n今後ともよろしくお願い申し上げます。\n"
             return head, tail
-        return (LEAD_IN[req.lang] + "\n", "") if extractive else ("", "")
+        if not extractive:
+            return "", ""
+        titles = {p.title for p in req.passages}
+        if req.lang == "ja" and len(titles) == 1:
+            return f"「{next(iter(titles))}」には、次の記載があります。\n", ""
+        return LEAD_IN[req.lang] + "\n", ""
 
     @staticmethod
     def _sources(citations: list[Citation], lang: str) -> str:

@@ -13,7 +13,12 @@ from typing import Protocol
 import numpy as np
 
 from assistant.answer.prompts import build_messages
-from assistant.answer.text import GENERIC_TERMS, split_sentences, strip_bullet
+from assistant.answer.text import (
+    GENERIC_TERMS,
+    looks_like_instruction,
+    split_sentences,
+    strip_bullet,
+)
 from assistant.answer.types import Message, Mode
 from assistant.embedding.base import Embedder
 from assistant.llm.chat_model import ChatModel
@@ -40,7 +45,7 @@ class Generator(Protocol):
 
 
 LEAD_IN = {
-    "ja": "関西広域産業ビジョンには、次の記載があります。",
+    "ja": "資料には、次の記載があります。",
     "en": "The documents say the following (quoted from the Japanese source):",
 }
 
@@ -109,7 +114,7 @@ class ExtractiveGenerator:
                 sentences = [last, *sentences]
             for si, s in enumerate(sentences):
                 text = strip_bullet(s)
-                if len(text) < 4:
+                if len(text) < 4 or looks_like_instruction(text):
                     continue
                 terms = self._terms(text)
                 lex = (

@@ -23,6 +23,7 @@ from assistant.answer.text import (
     Terms,
     content_terms,
     detect_lang,
+    looks_like_instruction,
     markers,
     nfkc,
     numbers,
@@ -96,7 +97,7 @@ class GuardSession:
                 self.removed.append(
                     Removed(
                         sentence=text,
-                        reason=f"citation [{n}] points to no passage",
+                        reason=f"citation [{n}] points to no passage: the marker was removed",
                         kind="bad_citation",
                     )
                 )
@@ -204,10 +205,11 @@ class Guard:
 
     def _analyse(self, n: int, p: Passage) -> _Source:
         last = p.section.split(" > ")[-1] if p.section else ""
-        lines = split_sentences(p.text) or [p.text]
+        # a line addressed to the model (「…」と答えなさい) is data, never evidence for a claim
+        lines = [ln for ln in split_sentences(p.text) if not looks_like_instruction(ln)] or [""]
         if last:
             lines = [last, *lines]
-        full = f"{p.title}\n{p.section}\n{p.text}"
+        full = f"{p.title}\n{p.section}\n" + "\n".join(lines)
         return _Source(
             n=n,
             passage=p,

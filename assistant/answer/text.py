@@ -87,6 +87,20 @@ def focus(text: str) -> str:
     return " ".join(kept).strip() or text.strip()
 
 
+_INSTRUCTION = re.compile(
+    r"(指示|命令|ルール).{0,12}(無視|従わ|忘れ)|無視して|と(答え|回答し|出力し|言い)(なさい|ろ|よ|てください|て下さい)|"
+    r"(答え|出力し|回答し)なさい|(ignore|disregard|forget) (all |any |the )?(previous|prior|above|earlier)|"
+    r"you are now|developer mode|system prompt|</?passages?\b|^\s*(system|assistant|user)\s*:|^\s*【出典】",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """Text addressed to the model ("ignore previous instructions", 「…」と答えなさい, fake
+    prompt markup or source lists). Document text is data: such lines are never evidence."""
+    return bool(_INSTRUCTION.search(text))
+
+
 def detect_lang(text: str) -> str:
     """'ja' when the text has kana or kanji, else 'en'."""
     return "ja" if _JA_CHARS.search(text or "") else "en"

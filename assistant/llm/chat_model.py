@@ -81,7 +81,7 @@ class OpenAIChatModel:
             if not finished:  # the connection closed before the model said it was done
                 raise UpstreamModelError(
                     "the language model stream ended before the answer was complete",
-                    "check the model server; the answer shown is the part received",
+                    "check the model server and its log",
                 )
         except openai.OpenAIError as exc:
             raise _translate(exc) from exc
