@@ -94,8 +94,15 @@ class ExtractiveGenerator:
 
     def warm(self, texts: list[str]) -> None:
         """Embed the sentences of these passages ahead of the first question."""
-        sents = [strip_bullet(s) for t in texts for s in split_sentences(t)]
-        self._vectors([s for s in sents if s])
+        sents = [
+            s
+            for s in dict.fromkeys(strip_bullet(x) for t in texts for x in split_sentences(t))
+            if s
+        ]
+        for i in range(
+            0, len(sents), 4
+        ):  # small steps: a question's own embedding never waits long
+            self._vectors(sents[i : i + 4])
 
     def pick(self, req: GenerationRequest, limit: int | None = None) -> list[Picked]:
         limit = limit or self.max_sentences
