@@ -436,16 +436,7 @@ class AnswerEngine:
                 continue
             p = next((s for s in sources if s.id == rec["id"]), None)
             if p is None:
-                p = Passage(
-                    id=rec["id"],
-                    doc_id=rec["doc_id"],
-                    title=rec["title"],
-                    section=rec["section"],
-                    position=rec["position"],
-                    text=rec["text"],
-                    score=round(m.score, 4),
-                    chunk_index=rec["chunk_index"],
-                )
+                p = Passage.from_record(rec, round(m.score, 4))
                 sources.append(p)
             n = sources.index(p) + 1
             kind = str(m.entry.get("kind", ""))

@@ -46,6 +46,28 @@ class Passage:
     lexical: float | None = None
     chunk_index: int = 0
 
+    @classmethod
+    def from_record(
+        cls,
+        rec: dict[str, Any],
+        score: float,
+        dense: float | None = None,
+        lexical: float | None = None,
+    ) -> Passage:
+        """A passage from a chunk record of the index (``chunks.jsonl``)."""
+        return cls(
+            id=rec["id"],
+            doc_id=rec["doc_id"],
+            title=rec["title"],
+            section=rec["section"],
+            position=rec["position"],
+            text=rec["text"],
+            score=score,
+            dense=dense,
+            lexical=lexical,
+            chunk_index=rec["chunk_index"],
+        )
+
     def public(self) -> dict[str, Any]:
         """The stable JSON shape (see README): doc_id, title, section, position, text, score."""
         return {
@@ -202,17 +224,11 @@ class Searcher:
             if rec is None:
                 continue
             out.append(
-                Passage(
-                    id=rec["id"],
-                    doc_id=rec["doc_id"],
-                    title=rec["title"],
-                    section=rec["section"],
-                    position=rec["position"],
-                    text=rec["text"],
-                    score=float(nws.score or 0.0),
-                    dense=comps["dense"].get(rec["id"]),
-                    lexical=comps["lexical"].get(rec["id"]),
-                    chunk_index=rec["chunk_index"],
+                Passage.from_record(
+                    rec,
+                    float(nws.score or 0.0),
+                    comps["dense"].get(rec["id"]),
+                    comps["lexical"].get(rec["id"]),
                 )
             )
         return out
