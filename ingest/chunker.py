@@ -196,7 +196,9 @@ class Chunker:
             )
 
         for path, para in (
-            (path, group) for path, block in blocks for group in self._groups(self._split_long(block))
+            (path, group)
+            for path, block in blocks
+            for group in self._groups(self._split_long(block))
         ):
             size = sum(len(ln.text) + 1 for ln in para)
             pending_size = sum(len(ln.text) + 1 for ln in pending)
