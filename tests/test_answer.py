@@ -123,6 +123,10 @@ def test_unknown_mode_and_long_question_rejected(engine: Engine) -> None:
         "関西広域連合の連合長は誰ですか？",
         "ものづくり補助金の補助率は何％ですか？",
         "担当窓口の電話番号を教えてください",
+        "令和6年度の予算額はいくらになりますか？",
+        "関西パビリオンは万博会場のどこに建ちますか？",
+        "蓄電池人材育成のコンソーシアムに参加している大学名を教えて。",
+        "関西の有効求人倍率はどのくらいですか？",
     ],
 )
 def test_abstains_without_calling_the_model(engine: Engine, question: str) -> None:
@@ -134,10 +138,30 @@ def test_abstains_without_calling_the_model(engine: Engine, question: str) -> No
     assert model.calls == []  # the decision needs no LLM
 
 
-def test_abstains_in_english(engine: Engine) -> None:
-    res = AnswerEngine(engine).answer("Who is the head of the Union of Kansai Governments?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is the head of the Union of Kansai Governments?",
+        "What numeric targets does Kyushu's vision set?",
+    ],
+)
+def test_abstains_in_english(engine: Engine, question: str) -> None:
+    res = AnswerEngine(engine).answer(question)
     assert not res.grounded and res.lang == "en"
     assert "do not say" in res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "令和5年度事業の予算額はいくらですか？",  # the year is in a heading, not the text
+        "京都の伝統産業に関する取組みは？",  # a Kansai place the corpus never spells out
+        "2040年度のGDP推計値は？",
+        "関西スタートアップの発信強化の予算はいくら？",  # いくら is not a sign of "unknown"
+    ],
+)
+def test_does_not_abstain_on_answerable_questions(engine: Engine, question: str) -> None:
+    assert AnswerEngine(engine).answer(question).grounded
 
 
 # ---- follow-ups ----------------------------------------------------------------------------

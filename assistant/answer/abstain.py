@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.answer.text import nfkc
 from assistant.retrieval.searcher import Passage
 from assistant.text.tokenizer import SudachiTokenizer, Tokenizer
 
@@ -23,7 +24,33 @@ INTENTS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
             r"誰|だれ|氏名|名前|担当者|連合長|知事|市長|社長|委員長|\bwho\b|\bwhose\b|\bname of\b",
             re.I,
         ),
-        re.compile(r"氏|様|委員長|連合長|知事\s*\S{2,4}"),
+        re.compile(
+            r"(会長|連合長|局長|知事|市長|社長|教授|委員長)\s*[一-龥]{2,4}|[一-龥]{2,4}\s*(氏|様)(?=[\s、。,)）]|$)"
+        ),
+    ),
+    (
+        "organization",
+        re.compile(
+            r"(大学|企業|会社|団体|事業者|機関)名|どの(大学|企業|会社|事業者)|どこの(大学|企業|会社)|"
+            r"事業者はどこ|which (university|universities|company|companies|firm)",
+            re.I,
+        ),
+        re.compile(r"[一-龥ァ-ヴ]{2,}(大学|株式会社)|株式会社|\(株\)"),
+    ),
+    (
+        "location",
+        re.compile(
+            r"どこに|どこで|どこが|どこ[？?]|場所|所在地|どの(県|府県|市|港|地域|エリア)|(建|整備され|設置され)る場所|\bwhere\b",
+            re.I,
+        ),
+        re.compile(r"(に|で)(建設|設置|整備|開設|立地)|所在地|[一-龥]{1,4}(県|府|市|町|港)(に|で)"),
+    ),
+    (
+        "cost",
+        re.compile(
+            r"総工費|建設費|工事費|事業費|費用|コスト|いくらかか|how much (does|did|will)", re.I
+        ),
+        re.compile(r"\d[\d,]*\s*(千|万|億|兆)?円"),
     ),
     (
         "deadline",
@@ -52,10 +79,10 @@ INTENTS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     (
         "count",
         re.compile(
-            r"何社|何人|何名|何校|何団体|何か所|何カ所|何件|人数|社数|入場者数|来場者数|参加者数|発行部数|倍率|how many",
+            r"何社|何人|何名|何校|何団体|何か所|何カ所|何件|いくつ|人数|社数|入場者数|来場者数|参加者数|発行部数|倍率|how many",
             re.I,
         ),
-        re.compile(r"\d[\d,]*\s*(万|億)?\s*(社|人|名|校|団体|か所|カ所|件|部|倍)"),
+        re.compile(r"\d[\d,]*\s*(万|億)?\s*(社|人|名|校|団体|か所|カ所|件|部|倍|府県|つ)"),
     ),
     (
         "schedule",
@@ -68,12 +95,43 @@ INTENTS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     (
         "application",
         re.compile(
-            r"申請方法|応募方法|申し込み方法|申込方法|申請書|手続き|how (do i|to|can i) apply|application form",
+            r"申請方法|応募方法|申し込み方法|申込方法|申請書|手続き|申し込め|申込め|申し込む|参加するには|"
+            r"how (do i|to|can i) (apply|join)|application form",
             re.I,
         ),
         re.compile(r"申請|応募|申込|申し込み|公募"),
     ),
 ]
+
+# A question's unit decides what a count must be counted in (何社 → 社); "人" alone is everywhere.
+COUNT_UNITS = [
+    (r"何社|社数|企業数", "社"),
+    (r"何人|何名|人数|入場者数|来場者数|参加者数", "人|名"),
+    (r"何校|大学数", "校"),
+    (r"発行部数", "部"),
+    (r"倍率", "倍"),
+]
+# A year or fiscal year the passages never mention: the question is about another period.
+PERIOD = re.compile(r"令和\s*\d+\s*年度?|平成\s*\d+\s*年度?|(?<!\d)(19|20)\d{2}\s*年度?")
+OTHER_REGIONS_EN = frozenset(
+    [
+        "kyushu",
+        "tokyo",
+        "hokkaido",
+        "tohoku",
+        "chubu",
+        "shikoku",
+        "okinawa",
+        "nagoya",
+        "fukuoka",
+        "kanto",
+        "aichi",
+        "sapporo",
+        "sendai",
+        "hiroshima",
+        "yokohama",
+    ]
+)
 
 # Regions outside the vision (Sudachi tags some as common nouns) and places inside it (never
 # "unknown", even when the corpus does not spell them out: the vision covers all of Kansai).
@@ -185,10 +243,20 @@ class Abstainer:
     def judge(self, question: str, passages: list[Passage], vocabulary: set[str]) -> Verdict:
         if not passages:
             return Verdict(False, "empty", "no passage found")
-        evidence = "\n".join(p.text for p in passages)
+        evidence = "\n".join(f"{p.section}\n{p.text}" for p in passages)
         for name, asked, needed in INTENTS:
             if asked.search(question) and not needed.search(evidence):
                 return Verdict(False, f"intent:{name}", name)
+        unit = next((u for cue, u in COUNT_UNITS if re.search(cue, question)), None)
+        if unit and not re.search(rf"\d[\d,]*\s*(万|億)?\s*(?:{unit})", evidence):
+            return Verdict(False, "intent:count", "count")
+        periods = [m.group() for m in PERIOD.finditer(nfkc(question))]
+        missing = [p for p in periods if p not in nfkc(evidence)]
+        if missing:
+            return Verdict(False, "unknown:" + ",".join(missing), ", ".join(missing))
+        english = [w for w in re.findall(r"[A-Za-z]+", question) if w.lower() in OTHER_REGIONS_EN]
+        if english:
+            return Verdict(False, "unknown:" + ",".join(english), ", ".join(english))
         unknown = self.unknown_terms(question, vocabulary)
         if unknown:
             return Verdict(False, "unknown:" + ",".join(unknown), ", ".join(unknown))

@@ -44,6 +44,9 @@ TOPIC = {
     "contact": ("連絡先", "contact details"),
     "application": ("申請・応募の方法", "how to apply"),
     "count": ("件数・人数", "counts or numbers of participants"),
+    "organization": ("具体的な大学・企業・事業者の名前", "the names of specific organisations"),
+    "location": ("場所", "places or locations"),
+    "cost": ("費用・金額", "costs"),
     "schedule": ("日程・時期", "dates or schedules"),
 }
 
