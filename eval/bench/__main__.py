@@ -1,4 +1,8 @@
-"""``python -m eval.bench [--quick]``: build the indexes, run every variant, write the report."""
+"""``python -m eval.bench [--quick]``: build the indexes, run every variant, write the report.
+
+``python -m eval.bench growth|floor|load|startup|llm|all [...]`` runs the cost and service
+parts instead (:mod:`eval.bench.parts`); without a part name this is the retrieval benchmark.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from assistant.index.layout import IndexLayout
 from assistant.settings import PROJECT_ROOT
 from assistant.text.tokenizer import get_tokenizer
 from eval.bench import datasets, report
+from eval.bench.parts import PARTS
+from eval.bench.parts import main as parts_main
 from eval.bench.retrieval import (
     EmbeddingCache,
     QuerySet,
@@ -283,6 +289,9 @@ def _git_head() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in (*PARTS, "all"):
+        return parts_main(args)
     cfg = parse(argv)
     _, json_path, md_path = run(cfg)
     print(md_path.read_text(encoding="utf-8"))

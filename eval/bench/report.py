@@ -70,7 +70,9 @@ def write(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     json_path = out_dir / f"bench-{result['stamp']}.json"
     json_path.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     md_path = out_dir / "latest.md"
-    md_path.write_text(markdown(result, prev), encoding="utf-8")
+    from eval.bench import perf_report  # the cost and service parts, newest of each
+
+    md_path.write_text(markdown(result, prev) + perf_report.sections(out_dir), encoding="utf-8")
     return json_path, md_path
 
 
