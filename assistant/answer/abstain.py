@@ -21,7 +21,7 @@ INTENTS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     (
         "person",
         re.compile(
-            r"誰|だれ|氏名|名前|担当者|連合長|知事|市長|社長|委員長|\bwho\b|\bwhose\b|\bname of\b",
+            r"誰|だれ|氏名|名前|担当者|連合長|知事|市長|社長|委員長|\bwho\b|\bwhose\b",
             re.I,
         ),
         re.compile(
@@ -40,7 +40,8 @@ INTENTS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     (
         "location",
         re.compile(
-            r"どこに|どこで|どこが|どこ[？?]|場所|所在地|どの(県|府県|市|港|地域|エリア)|(建|整備され|設置され)る場所|\bwhere\b",
+            r"どこに|どこで|どこが|どこ[？?]|場所|所在地|どの(県|府県|市|港|地域|エリア)|(建|整備され|設置され)る場所|"
+            r"\bwhere\b.{0,60}\b(located|built|held|situated|based)\b",
             re.I,
         ),
         re.compile(r"(に|で)(建設|設置|整備|開設|立地)|所在地|[一-龥]{1,4}(県|府|市|町|港)(に|で)"),
@@ -48,17 +49,22 @@ INTENTS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     (
         "cost",
         re.compile(
-            r"総工費|建設費|工事費|事業費|費用|コスト|いくらかか|how much (does|did|will)", re.I
+            r"総工費|建設費|工事費|事業費|費用|コスト|いくらかか|how much .{0,40}\bcost", re.I
         ),
         re.compile(r"\d[\d,]*\s*(千|万|億|兆)?円"),
     ),
     (
         "deadline",
         re.compile(
-            r"締切|締め切り|〆切|期限|いつまで|申請期間|応募期間|募集期間|受付期間|deadline|due date|apply by|until when",
+            r"締切|締め切り|〆切|期限|申請期間|応募期間|募集期間|受付期間|deadline|due date|apply by",
             re.I,
         ),
         re.compile(r"締切|締め切り|期限|受付期間|募集期間|まで(に)?(申請|応募|提出)"),
+    ),
+    (
+        "by_when",
+        re.compile(r"いつまで|by when|until when", re.I),
+        re.compile(r"(19|20)\d{2}|令和\d+|まで"),
     ),
     (
         "subsidy_rate",
@@ -250,8 +256,9 @@ class Abstainer:
         unit = next((u for cue, u in COUNT_UNITS if re.search(cue, question)), None)
         if unit and not re.search(rf"\d[\d,]*\s*(万|億)?\s*(?:{unit})", evidence):
             return Verdict(False, "intent:count", "count")
-        periods = [m.group() for m in PERIOD.finditer(nfkc(question))]
-        missing = [p for p in periods if p not in nfkc(evidence)]
+        ev = nfkc(evidence).replace(" ", "")
+        periods = [m.group().replace(" ", "") for m in PERIOD.finditer(nfkc(question))]
+        missing = [p for p in periods if _period_key(p) not in ev]
         if missing:
             return Verdict(False, "unknown:" + ",".join(missing), ", ".join(missing))
         english = [w for w in re.findall(r"[A-Za-z]+", question) if w.lower() in OTHER_REGIONS_EN]
@@ -283,3 +290,9 @@ class Abstainer:
                 continue
             out.append(surface)
         return out
+
+
+def _period_key(period: str) -> str:
+    """令和6年度 → 令和6; 2022年 → 2022 (the corpus writes years as "(2022)" too)."""
+    m = re.match(r"(令和|平成)(\d+)", period)
+    return m.group(1) + m.group(2) if m else re.sub(r"\D", "", period)

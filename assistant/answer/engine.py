@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -47,8 +48,22 @@ TOPIC = {
     "organization": ("具体的な大学・企業・事業者の名前", "the names of specific organisations"),
     "location": ("場所", "places or locations"),
     "cost": ("費用・金額", "costs"),
+    "by_when": ("期限・時期", "dates or deadlines"),
     "schedule": ("日程・時期", "dates or schedules"),
 }
+
+
+KATAKANA_WORD = re.compile(r"[ァ-ヴー]{3,}")
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        cur = [i]
+        for j, cb in enumerate(b, start=1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 @dataclass
@@ -84,6 +99,7 @@ class AnswerEngine:
         )
         self._stats: tuple[str, dict[str, float], set[str]] | None = None
         self._stats_lock = threading.Lock()
+        self._kata: tuple[str, set[str]] | None = None
 
     @property
     def backend(self) -> str:
@@ -112,7 +128,7 @@ class AnswerEngine:
         t0 = time.perf_counter()
         question, m, history = self._validate(question, mode, history)
         lang = detect_lang(question)
-        query = self._query(focus(question), history)
+        query = self._spelling(self._query(focus(question), history))
         qvec = self.engine.embedder.embed_query(query)
         k = top_k or self.settings.top_k
         passages = self.engine.searcher.search(query, k=k, query_embedding=qvec)
@@ -135,7 +151,7 @@ class AnswerEngine:
             yield from self._support(req, res)
         else:
             verdict = (
-                self.abstainer.judge(question, passages, vocab)
+                self.abstainer.judge(focus(question), passages, vocab)
                 if passages
                 else Verdict(False, "empty")
             )
@@ -189,6 +205,31 @@ class AnswerEngine:
                     "follow-up rewrite failed, using the deterministic one: %s", exc.message
                 )
         return followup.rewrite(question, history)
+
+    def _spelling(self, query: str) -> str:
+        """Add the corpus's own spelling of a near-miss katakana word (リスキリング → リスクリング,
+        ディープテック → ディーブテック): the vision has typos, and users spell correctly."""
+        words = self._katakana_words()
+        extra = []
+        for w in set(KATAKANA_WORD.findall(query)):
+            if len(w) < 5 or any(w in k for k in words):
+                continue
+            best = min(
+                (k for k in words if abs(len(k) - len(w)) <= 1),
+                key=lambda k: edit_distance(w, k),
+                default="",
+            )
+            if best and edit_distance(w, best) <= (1 if len(w) < 7 else 2):
+                extra.append(best)
+        return f"{query} {' '.join(extra)}" if extra else query
+
+    def _katakana_words(self) -> set[str]:
+        idx = self.engine.searcher.index()
+        cached = self._kata
+        if cached is None or cached[0] != idx.marker:
+            words = {w for r in idx.records.values() for w in KATAKANA_WORD.findall(r["text"])}
+            self._kata = cached = (idx.marker, words)
+        return cached[1]
 
     def _corpus_stats(self) -> tuple[dict[str, float], set[str]]:
         idx = self.engine.searcher.index()

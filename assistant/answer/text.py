@@ -76,7 +76,7 @@ GENERIC_TERMS = frozenset(
 _PLEASANTRY = re.compile(
     r"^(いつも)?お世話になって|よろしくお願い|宜しくお願い|お忙しいところ|突然のご連絡|"
     r"失礼いたします|ありがとうございま|^(はじめまして|初めまして)|^(拝啓|敬具)|"
-    r"^thank you|^best regards|^hello|^hi\b",
+    r"^thank you|^best regards|^hello|^hi\b|^dear\b|ご?担当者?様|御中|^.{0,25}様$",
     re.IGNORECASE,
 )
 
