@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import importlib.util
 import socket
 import sys
 import time
@@ -304,8 +303,9 @@ def test_cli_busy_port_fails_before_touching_the_model(
 @pytest.mark.slow
 @pytest.mark.llm
 def test_real_server_answers_through_openai_client(tmp_path: Path) -> None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (run `make local-llm` for this test)")
+    from tests.conftest import require_local_llm
+
+    require_local_llm()
     from openai import OpenAI
 
     from assistant.settings import Settings

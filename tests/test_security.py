@@ -7,7 +7,6 @@ not repeated; these tests go further.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import logging
@@ -416,8 +415,9 @@ def test_injected_payload_is_not_asserted_as_fact(injected_root: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.llm
 def test_injection_against_the_local_llm(injected_root: Path, tmp_path: Path) -> None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (run `make local-llm` for this test)")
+    from tests.conftest import require_local_llm
+
+    require_local_llm()
     from assistant.llm.local_model import QWEN_CODER_1_5B
     from assistant.llm.server import LlamaServer, running
     from tests.test_api_harness import free_port
