@@ -279,7 +279,12 @@ def test_cli_bad_gguf_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("assistant.llm.cli.require_llama_cpp", lambda: None)
-    assert main(["llm-server", "--gguf", str(tmp_path / "nope.gguf")]) == 1
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on (8090 may be taken here)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main(["llm-server", "--gguf", str(tmp_path / "nope.gguf"), "--port", str(port)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         f"error: GGUF file {tmp_path / 'nope.gguf'} does not exist — check --gguf / KANSAI_LOCAL_LLM_GGUF"
