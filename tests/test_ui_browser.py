@@ -9,8 +9,6 @@ where a missing browser is a failure.
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,32 +65,14 @@ def browser() -> Iterator[Any]:
 
 
 # ---- servers -----------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def serve(services: Services) -> Iterator[str]:
     """The page mounted on a fresh FastAPI app, served by uvicorn in a thread."""
-    import uvicorn
+    from tests.test_api_harness import live_server
 
     app = FastAPI()
     web.mount(app, services)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/ui/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app) as base:
+        yield f"{base}/ui/"
 
 
 @pytest.fixture(scope="module")
