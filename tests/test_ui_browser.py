@@ -252,6 +252,7 @@ def test_support_form_finds_initiatives(page: Any, site: str) -> None:
 def test_draft_tab_makes_an_editable_reply_to_download(page: Any, site: str) -> None:
     page.goto(site)
     page.get_by_role("tab", name="回答案を作る").click()
+    assert page.locator("#kva-dl-txt").is_disabled()  # nothing to save yet
     page.locator("#kva-inquiry textarea").fill(
         "貴連合のスタートアップ支援の取組みについて教えていただけますか。"
     )
@@ -263,19 +264,21 @@ def test_draft_tab_makes_an_editable_reply_to_download(page: Any, site: str) -> 
     assert page.locator("#kva-draft").get_by_role("button").count() >= 1  # copy
     shot(page, "ui-draft.png")
 
-    draft.press("End")
     draft.press("Control+End")
     draft.type("\n担当: 産業振興課")
-    page.wait_for_timeout(1000)  # the .input event rewrites the files
+    # saved at once after the last keystroke: the file is made from the text box at the click
     with page.expect_download() as dl:
         page.locator("#kva-dl-txt").click()
     saved = Path(dl.value.path()).read_text(encoding="utf-8")
-    assert dl.value.suggested_filename.endswith(".txt")
-    assert saved.startswith("お問い合わせいただき") and "担当: 産業振興課" in saved
+    assert dl.value.suggested_filename == "回答案.txt"
+    assert saved == draft.input_value().rstrip() + "\n"
+    assert saved.startswith("お問い合わせいただき") and saved.endswith("\n担当: 産業振興課\n")
     with page.expect_download() as dl_md:
         page.locator("#kva-dl-md").click()
-    assert dl_md.value.suggested_filename.endswith(".md")
-    assert Path(dl_md.value.path()).read_text(encoding="utf-8").startswith("# 回答案")
+    assert dl_md.value.suggested_filename == "回答案.md"
+    md = Path(dl_md.value.path()).read_text(encoding="utf-8")
+    assert md.startswith("# 回答案\n\nお問い合わせいただき、誠にありがとうございます。  \n")
+    assert "\n【出典】  \n[1] " in md and md.endswith("行）  \n担当: 産業振興課\n")
 
 
 def test_missing_index_is_explained_not_a_stack_trace(page: Any, no_index_site: str) -> None:

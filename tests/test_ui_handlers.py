@@ -167,17 +167,15 @@ def test_support_choices_come_from_the_catalogue(handlers: Handlers) -> None:
     assert "全業種" not in v["industries"]
 
 
-def test_draft_streams_a_polite_reply_with_files(handlers: Handlers) -> None:
+def test_draft_streams_a_polite_reply_and_enables_saving(handlers: Handlers) -> None:
     steps = drain(handlers.draft("スタートアップ支援について教えていただけますか。"))
     assert len(steps) >= 2
-    text, sources, txt, md = steps[-1]
+    for _, _, txt_btn, md_btn in steps[:-1]:  # nothing to save while it streams
+        assert txt_btn["interactive"] is False and md_btn["interactive"] is False
+    text, sources, txt_btn, md_btn = steps[-1]
     assert text.startswith("お問い合わせいただき")
     assert "【出典】" in text and "kva-source" in sources
-    assert txt and Path(txt).read_text(encoding="utf-8") == text.rstrip() + "\n"
-    assert md and Path(md).read_text(encoding="utf-8").startswith("# 回答案\n\nお問い合わせ")
-    edited_txt, _ = Handlers.draft_files(text + "\n追記です。")
-    assert edited_txt and Path(edited_txt).read_text(encoding="utf-8").endswith("追記です。\n")
-    assert Handlers.draft_files("  ") == (None, None)
+    assert txt_btn["interactive"] is True and md_btn["interactive"] is True
 
 
 def test_draft_needs_an_inquiry(handlers: Handlers) -> None:

@@ -177,8 +177,3 @@ def test_support_description_is_built_from_the_filled_fields() -> None:
     assert d == "業種: 食品。地域: 京都府。規模: 中小企業。目的: 海外展開、販路開拓。補足: 和菓子。"
     assert render.support_description(None, "", None, [], None) == ""
     assert render.support_description("IT", None, None, None) == "業種: IT。"
-
-
-def test_draft_markdown_keeps_line_breaks() -> None:
-    md = render.draft_markdown("拝啓\nご質問の件[1]\n\n敬具\n")
-    assert md == "# 回答案\n\n拝啓  \nご質問の件[1]  \n\n敬具\n"

@@ -206,9 +206,3 @@ def support_description(
     if note and note.strip():
         parts.append(f"補足: {note.strip()}")
     return "。".join(parts) + ("。" if parts else "")
-
-
-def draft_markdown(text: str) -> str:
-    """The draft as Markdown: a heading, then the lines with hard breaks kept."""
-    body = "\n".join(line.rstrip() + "  " if line.strip() else "" for line in text.splitlines())
-    return f"# 回答案\n\n{body.rstrip()}\n"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -258,37 +257,30 @@ class Handlers:
         return out
 
     # ---- draft --------------------------------------------------------------------------------
-    def draft(self, inquiry: str) -> Iterator[tuple[str, str, str | None, str | None]]:
-        """Stream a reply draft: (draft text, sources, .txt file, .md file)."""
+    def draft(self, inquiry: str) -> Iterator[tuple[str, str, Any, Any]]:
+        """Stream a reply draft: (draft text, sources, .txt button, .md button).
+
+        The save buttons stay disabled until there is a finished draft to save; the files
+        themselves are made in the browser from the text box (see ``download_js``).
+        """
         inquiry = (inquiry or "").strip()
         if not inquiry:
             raise gr.Error("お問い合わせの本文を貼り付けてください。", title="入力")
         text = ""
         result: AnswerResult | None = None
+        off = gr.update(interactive=False)
         try:
             for ev in self.answers.stream(inquiry, [], mode="draft"):
                 if ev.kind == "delta":
                     text += ev.text
-                    yield text, "", None, None
+                    yield text, "", off, off
                 elif ev.result is not None:
                     result = ev.result
         except Exception as exc:
             raise _fail(exc) from exc
         final = result.answer if result is not None else text.strip()
-        txt, md = self.draft_files(final)
-        yield final, render.draft_sources_html(result) if result else "", txt, md
-
-    @staticmethod
-    def draft_files(text: str) -> tuple[str | None, str | None]:
-        """The (possibly edited) draft as a .txt and a .md file to download."""
-        if not (text or "").strip():
-            return None, None
-        folder = Path(tempfile.mkdtemp(prefix="kva-draft-"))
-        txt = folder / "回答案.txt"
-        md = folder / "回答案.md"
-        txt.write_text(text.rstrip() + "\n", encoding="utf-8")
-        md.write_text(render.draft_markdown(text), encoding="utf-8")
-        return str(txt), str(md)
+        on = gr.update(interactive=bool(final.strip()))
+        yield final, render.draft_sources_html(result) if result else "", on, on
 
     # ---- page ---------------------------------------------------------------------------------
     def status(self) -> str:
@@ -418,18 +410,25 @@ def build_ui(services: Services) -> gr.Blocks:
                             elem_id="kva-draft",
                         )
                         with gr.Row():
-                            dl_txt = gr.DownloadButton(
-                                "テキストで保存 (.txt)", size="sm", elem_id="kva-dl-txt"
+                            dl_txt = gr.Button(
+                                "テキストで保存 (.txt)",
+                                size="sm",
+                                interactive=False,
+                                elem_id="kva-dl-txt",
                             )
-                            dl_md = gr.DownloadButton(
-                                "Markdown で保存 (.md)", size="sm", elem_id="kva-dl-md"
+                            dl_md = gr.Button(
+                                "Markdown で保存 (.md)",
+                                size="sm",
+                                interactive=False,
+                                elem_id="kva-dl-md",
                             )
                     with gr.Column(scale=2):
                         draft_sources = gr.HTML("", elem_id="kva-draft-sources")
                 make.click(h.draft, [inquiry], [draft, draft_sources, dl_txt, dl_md])
-                # always_last: the files follow the last keystroke (the default drops events
-                # fired while one is running, which left a stale download)
-                draft.input(h.draft_files, [draft], [dl_txt, dl_md], trigger_mode="always_last")
+                # Saved in the browser from the text box as it is at the click, edits included
+                # (a server-made file could lag behind the last keystroke).
+                dl_txt.click(None, [draft], None, js=download_js("txt"))
+                dl_md.click(None, [draft], None, js=download_js("md"))
         demo.load(h.status, None, banner)
     return demo
 
@@ -437,6 +436,12 @@ def build_ui(services: Services) -> gr.Blocks:
 def theme() -> gr.themes.Base:
     """The default look with system fonts only (nothing fetched from Google Fonts or a CDN)."""
     return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+def download_js(kind: str) -> str:
+    """The click handler that saves the draft text box as a .txt or .md file, in the browser."""
+    fn = (STATIC / "download.js").read_text(encoding="utf-8").strip()
+    return f"(text) => ({fn})(text, {kind!r})"
 
 
 def css() -> str:
