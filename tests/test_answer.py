@@ -460,3 +460,31 @@ def test_cli_ask_batch(engine: Engine, tmp_path: Path, capsys: pytest.CaptureFix
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert code == 0 and len(lines) == 3
     assert lines[2]["mode"] == "support" and "13,043千円" in lines[1]["answer"]
+
+
+def test_english_question_finds_the_japanese_passage_without_help_from_the_embedder(
+    engine: Engine,
+) -> None:
+    # the fake embedder knows no English↔Japanese: the glossary's Japanese terms find the budget
+    res = AnswerEngine(engine).answer(
+        "What was the total FY2023 budget of the Union's industrial promotion projects?"
+    )
+    assert res.grounded and res.lang == "en"
+    assert res.answer.startswith("The documents say the following")
+    assert "55,969" in res.answer
+    check_citations(res)
+
+
+def test_english_answer_does_not_quote_the_cover(engine: Engine) -> None:
+    # the only English line of the document shares "Union", "Kansai" with the question
+    res = AnswerEngine(engine).answer(
+        "What are the four values the Union of Kansai Governments says it brings?"
+    )
+    assert res.grounded
+    assert "UNION OF KANSAI GOVERNMENTS" not in res.answer
+    assert "4つのバリュー" in res.answer
+
+
+def test_english_count_question_with_no_count_in_the_passages_abstains(engine: Engine) -> None:
+    res = AnswerEngine(engine).answer("How many visitors are expected at Expo 2025 Osaka, Kansai?")
+    assert not res.grounded and "do not say" in res.answer

@@ -116,6 +116,13 @@ COUNT_UNITS = [
     (r"何校|大学数", "校"),
     (r"発行部数", "部"),
     (r"倍率", "倍"),
+    (r"(?i)\bhow many (?:\w+ )?(?:companies|firms|businesses|startups|enterprises)\b", "社"),
+    (
+        r"(?i)\bhow many (?:\w+ )?(?:people|persons|visitors|participants|attendees|workers|"
+        r"employees|students|tourists)\b|\bnumber of (?:visitors|participants|attendees)\b",
+        "人|名",
+    ),
+    (r"(?i)\bhow many (?:\w+ )?(?:universities|schools)\b", "校"),
 ]
 # A year or fiscal year the passages never mention: the question is about another period.
 PERIOD = re.compile(r"令和\s*\d+\s*年度?|平成\s*\d+\s*年度?|(?<!\d)(19|20)\d{2}\s*年度?")

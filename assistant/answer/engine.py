@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from assistant.answer import followup
 from assistant.answer.abstain import Abstainer, Verdict
 from assistant.answer.generators import (
@@ -35,6 +37,7 @@ from assistant.errors import BadRequest, UpstreamModelError
 from assistant.llm.chat_model import ChatModel, OpenAIChatModel
 from assistant.retrieval.searcher import Passage
 from assistant.settings import GeneratorKind
+from assistant.text.bilingual import default_glossary
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +133,8 @@ class AnswerEngine:
         lang = detect_lang(question)
         query = self._spelling(self._query(focus(question), history))
         qvec = self.engine.embedder.embed_query(query)
-        k = top_k or self.settings.top_k
-        passages = self.engine.searcher.search(query, k=k, query_embedding=qvec)
+        lexical = self.lexical_query(query, lang)
+        passages = self.retrieve(query, lang, top_k or self.settings.top_k, qvec)
         idf, vocab = self._corpus_stats()
         t_retr = time.perf_counter()
         res = AnswerResult(
@@ -146,7 +149,9 @@ class AnswerEngine:
             lang=lang,
             query=query,
         )
-        req = GenerationRequest(question, query, lang, m, passages, history, qvec, idf)
+        req = GenerationRequest(
+            question, query, lang, m, passages, history, qvec, idf, lexical_query=lexical
+        )
         if m is Mode.support:
             yield from self._support(req, res)
         else:
@@ -172,6 +177,22 @@ class AnswerEngine:
         yield Event("final", result=res)
 
     # ---- steps ------------------------------------------------------------------------------
+    @staticmethod
+    def lexical_query(query: str, lang: str) -> str:
+        """The words to look for: an English question looks for the documents' Japanese words
+        (BM25, sentence picking); the multilingual embedder gets the question itself."""
+        return (default_glossary().search_text(query) or query) if lang == "en" else query
+
+    def retrieve(
+        self, query: str, lang: str, k: int, query_vector: np.ndarray | None = None
+    ) -> list[Passage]:
+        """The passages for a (rewritten) question, as the answers use them."""
+        if query_vector is None:
+            query_vector = self.engine.embedder.embed_query(query)
+        return self.engine.searcher.search(
+            self.lexical_query(query, lang), k=k, query_embedding=query_vector
+        )
+
     def _validate(
         self, question: str, mode: str, history: list[Message] | None
     ) -> tuple[str, Mode, list[Message]]:

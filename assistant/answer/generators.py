@@ -36,6 +36,9 @@ class GenerationRequest:
     history: list[Message] = field(default_factory=list)
     query_vector: np.ndarray | None = None
     idf: dict[str, float] = field(default_factory=dict)
+    # the words to look for in the passages: the query, or for an English question its
+    # Japanese terms (assistant.text.bilingual)
+    lexical_query: str = ""
 
 
 class Generator(Protocol):
@@ -106,7 +109,7 @@ class ExtractiveGenerator:
 
     def pick(self, req: GenerationRequest, limit: int | None = None) -> list[Picked]:
         limit = limit or self.max_sentences
-        q_terms = set(self.tokenizer.tokenize(req.query)) - GENERIC_TERMS
+        q_terms = set(self.tokenizer.tokenize(req.lexical_query or req.query)) - GENERIC_TERMS
         weights = {t: req.idf.get(t, 1.0) for t in q_terms}
         total = sum(weights.values()) or 1.0
         cands: list[Picked] = []
@@ -143,8 +146,9 @@ class ExtractiveGenerator:
                 c.score = 0.55 * c.score + 0.45 * closeness
         for c in cands:  # a little trust in the retriever's own ranking
             c.score += 0.1 * req.passages[c.passage - 1].score / math.sqrt(c.passage)
-        if q_terms and req.lang == "ja":
-            # a sentence that shares no word with a Japanese question is not an answer to it
+        if q_terms:
+            # a sentence that shares no word with the question (for an English one, with its
+            # Japanese terms) is not an answer to it
             top_lex = max(c.lexical for c in cands)
             cands = [c for c in cands if c.lexical >= 0.25 * top_lex] or cands
         cands.sort(key=lambda c: -c.score)
