@@ -120,6 +120,8 @@ class ClaimChecker:
             return Verdict(False, "no cited passage")
         lines = [ln for p in passages for ln in self._passage_lines(p)]
         cited = nfkc("\n".join(passages)).lower()
+        if len(claim) >= 8 and _squash(claim) in _squash(cited):
+            return Verdict(True, "quoted verbatim from a cited passage")
         lang = detect_lang(claim)
         for name in sorted(self._proper(claim, lang)):
             if nfkc(name).lower() not in cited:
@@ -222,6 +224,11 @@ class ClaimChecker:
     def _query_vec(self, text: str) -> np.ndarray:
         assert self.embedder is not None
         return self.embedder.embed_query(text)
+
+
+def _squash(text: str) -> str:
+    """Lower-case NFKC text without whitespace or bullets, for verbatim comparison."""
+    return re.sub(r"[\s・]+", "", nfkc(text).lower())
 
 
 def _clauses(text: str, pattern: re.Pattern[str]) -> list[str]:

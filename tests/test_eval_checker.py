@@ -89,3 +89,18 @@ def test_checker_agreement_with_the_real_embedder(sudachi: SudachiTokenizer) -> 
     assert a["accuracy"] >= 0.85, a["mistakes"]
     assert a["precision_unsupported"] >= 0.85
     assert a["recall_unsupported"] >= 0.75
+
+
+def test_a_verbatim_quote_of_a_cited_passage_is_supported(checker: ClaimChecker) -> None:
+    passage = (
+        "・2006年、国連の支援のもと、責任投資原則 (PRI) が発足し、投資家が投資先に対してESG "
+        "(環境・社会・ガバナンス) への配慮を求める動きが拡大\n"
+        "・2015年、国連サミットで「SDGs (持続可能な開発目標)」が採択"
+    )
+    quote = (
+        "2006年、国連の支援のもと、責任投資原則 (PRI) が発足し、投資家が投資先に対してESG "
+        "(環境・社会・ガバナンス) への配慮を求める動きが拡大"
+    )
+    assert checker.check(quote, [passage]).supported
+    assert not checker.check(quote.replace("2006年", "2016年"), [passage]).supported
+    assert not checker.check(quote, ["・2015年、国連サミットで「SDGs」が採択"]).supported
