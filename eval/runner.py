@@ -152,7 +152,7 @@ class Runner:
             removed=[x.to_json() for x in res.removed],
         )
         if case.get("gold"):
-            r.retrieval = self._retrieval(res.query or case["question"], case["gold"])
+            r.retrieval = self._retrieval(res.query or case["question"], res.lang, case["gold"])
         if res.grounded:
             self._score_answer(r, res)
         r.key_fact_recall = m.key_fact_recall(res.answer, case.get("key_facts") or [])
@@ -160,8 +160,8 @@ class Runner:
             r.key_fact_recall = 0.0
         return r
 
-    def _retrieval(self, query: str, gold: list[str]) -> dict[str, float]:
-        passages = self.answers.engine.searcher.search(query, k=RETRIEVAL_K)
+    def _retrieval(self, query: str, lang: str, gold: list[str]) -> dict[str, float]:
+        passages = self.answers.retrieve(query, lang, RETRIEVAL_K)
         found = m.gold_found([p.text for p in passages], gold)
         return {
             "hit@1": m.hit_at_k(found, 1),
