@@ -195,6 +195,36 @@ def test_support_mode_lists_fitting_initiatives_with_citations(engine: Engine) -
         assert c.quote and c.quote in c.text
 
 
+@pytest.mark.parametrize(
+    ("question", "routed"),
+    [
+        ("京都の食品メーカーです。海外に輸出したいのですが、当社が使える支援はありますか？", True),
+        ("We are a Kyoto food maker that wants to export. What applies to us?", True),
+        ("弊社は大阪の町工場です。DXを進めたいのですが、対象になる事業はありますか", True),
+        ("どんな支援が使えますか？", False),  # no business described: nothing to match
+        ("関西スタートアップの発信強化の予算はいくら？", False),
+        ("What does the Union do to support startups?", False),
+    ],
+)
+def test_a_chat_question_asking_what_fits_a_business_gets_the_support_finder(
+    engine: Engine, question: str, routed: bool
+) -> None:
+    res = AnswerEngine(engine).answer(question, mode="chat")
+    assert res.mode == ("support" if routed else "chat")
+    if routed:
+        assert res.grounded and ("該当:" in res.answer or "matches:" in res.answer)
+        check_citations(res)
+
+
+def test_a_follow_up_is_never_rerouted(engine: Engine) -> None:
+    history = [
+        Message("user", "関西チャレンジ①は何ですか？"),
+        Message("assistant", "「強みで貢献」です。[1]"),
+    ]
+    res = AnswerEngine(engine).answer("当社が使える支援はありますか？", history, mode="chat")
+    assert res.mode == "chat"
+
+
 def test_draft_mode_is_polite_and_lists_sources(engine: Engine) -> None:
     res = AnswerEngine(engine).answer(
         "関西パビリオンについて教えてください。よろしくお願いします。", mode="draft"

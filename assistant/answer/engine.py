@@ -29,7 +29,7 @@ from assistant.answer.generators import (
 )
 from assistant.answer.guard import Guard, GuardSession
 from assistant.answer.prompts import rewrite_messages, says_not_in_docs
-from assistant.answer.support import SupportFinder
+from assistant.answer.support import SupportFinder, looks_like_support_request
 from assistant.answer.text import detect_lang, focus, split_answer
 from assistant.answer.types import AnswerResult, Citation, Message, Mode, Removed
 from assistant.engine import Engine
@@ -130,6 +130,8 @@ class AnswerEngine:
     ) -> Iterator[Event]:
         t0 = time.perf_counter()
         question, m, history = self._validate(question, mode, history)
+        if m is Mode.chat and not history and looks_like_support_request(question):
+            m = Mode.support  # 「当社が使える支援は？」: the support finder answers (mode says so)
         lang = detect_lang(question)
         query = self._spelling(self._query(focus(question), history))
         qvec = self.engine.embedder.embed_query(query)

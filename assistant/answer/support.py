@@ -19,6 +19,32 @@ import numpy as np
 from assistant.embedding.base import Embedder
 from assistant.text.tokenizer import Tokenizer
 
+# A chat question that describes the asker's business and asks what fits it is answered as a
+# support request (「京都の食品メーカーです。当社が使える支援は？」, "We are a food maker; what
+# applies to us?"). A bare 「どんな支援がありますか」 has no profile to match, so it stays chat.
+_SELF_JA = r"(?:当社|弊社|私たち|わたしたち|うち|我々|私ども|自社|わが社|我が社)"
+_SELF_EN = r"\b(?:we are|we're|we run|we make|i am|i'm|i run|our (?:company|firm|business))\b"
+_FIT_JA = (
+    r"(?:使え|活用でき|利用でき|受けられ|申し込め|当てはま|該当|対象に|合う|合い|"
+    r"ふさわし|おすすめ|向いて)"
+)
+_OFFER_JA = r"(?:支援|取組み?|取り組み|事業|施策|制度|補助|プログラム)"
+_FIT_EN = (
+    r"\b(?:what|which)\b[^.?!]*\b(?:appl(?:y|ies)|fits?|suits?|support|programmes?|programs?|"
+    r"initiatives?|help)\b"
+)
+SUPPORT_REQUEST = re.compile(
+    rf"{_SELF_JA}.*(?:{_FIT_JA}.*{_OFFER_JA}|{_OFFER_JA}.*{_FIT_JA})"
+    rf"|{_SELF_EN}.*{_FIT_EN}",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def looks_like_support_request(question: str) -> bool:
+    """True when a chat question describes a business and asks which support fits it."""
+    return bool(SUPPORT_REQUEST.search(question or ""))
+
+
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "食品": ("食品", "食料", "飲料", "菓子", "酒", "food", "beverage"),
     "農林水産業": ("農業", "農家", "農園", "漁業", "林業", "水産", "農林", "farm", "agri", "fish"),
