@@ -109,6 +109,18 @@ INTENTS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     ),
 ]
 
+# 「関西の現在のGRPは？」: the vision gives targets (2040年度), not today's figures. A question for
+# a current value is answered only when the best passage holds dated data (… 1.26 (2022)) or
+# says 現在/実績; other passages' dates do not count.
+CURRENT_ASKED = re.compile(
+    r"(?=.*(?:現在|(?<![てでし])いま(?![すせし])|今の|今は|現状の|足元|直近|\bcurrent(?:ly)?\b|\bnow\b|\btoday\b))"
+    r"(?=.*(?:いくら|何[％%]|何パーセント|どのくらい|どれくらい|どれだけ|how much|"
+    r"what (?:share|percentage)|what(?: is|'s| are)\b.{0,40}\b(?:grp|gdp|share|rate|number|"
+    r"amount|budget|population|level|size|value)\b))",
+    re.I | re.S,
+)
+CURRENT_EVIDENCE = re.compile(r"現在|現状|実績|時点|\((?:19|20)\d{2}\)")
+
 # A question's unit decides what a count must be counted in (何社 → 社); "人" alone is everywhere.
 COUNT_UNITS = [
     (r"何社|社数|企業数", "社"),
@@ -260,6 +272,10 @@ class Abstainer:
         for name, asked, needed in INTENTS:
             if asked.search(question) and not needed.search(evidence):
                 return Verdict(False, f"intent:{name}", name)
+        if CURRENT_ASKED.search(question) and not CURRENT_EVIDENCE.search(
+            nfkc(f"{passages[0].section}\n{passages[0].text}")
+        ):
+            return Verdict(False, "intent:current_value", "current_value")
         unit = next((u for cue, u in COUNT_UNITS if re.search(cue, question)), None)
         if unit and not re.search(rf"\d[\d,]*\s*(万|億)?\s*(?:{unit})", evidence):
             return Verdict(False, "intent:count", "count")

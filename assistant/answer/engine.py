@@ -53,6 +53,10 @@ TOPIC = {
     "cost": ("費用・金額", "costs"),
     "by_when": ("期限・時期", "dates or deadlines"),
     "schedule": ("日程・時期", "dates or schedules"),
+    "current_value": (
+        "現在の数値（資料にあるのは目標値です）",
+        "current figures (they give targets)",
+    ),
 }
 
 

