@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.text.bilingual import Glossary, default_glossary, era_year, lemma
+from assistant.text.bilingual import Glossary, default_glossary, era_year, lemma, lexical_query
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,9 @@ def test_glossary_file_format(tmp_path: Path) -> None:
     assert g.entries["budget"] == ("予算", "予算額")  # repeated lines add terms
     assert g.longest == 2
     assert g.terms("Small businesses' budgets") == ["中小企業", "小規模", "予算", "予算額"]
+
+
+def test_lexical_query_only_changes_english_questions() -> None:
+    assert lexical_query("スタートアップの予算は？", "ja") == "スタートアップの予算は？"
+    assert "予算" in lexical_query("What is the startup budget?", "en").split()
+    assert lexical_query("the of and", "en") == "the of and"  # nothing to look for: unchanged

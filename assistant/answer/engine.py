@@ -37,7 +37,7 @@ from assistant.errors import BadRequest, UpstreamModelError
 from assistant.llm.chat_model import ChatModel, OpenAIChatModel
 from assistant.retrieval.searcher import Passage
 from assistant.settings import GeneratorKind
-from assistant.text.bilingual import default_glossary
+from assistant.text.bilingual import lexical_query
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class AnswerEngine:
         lang = detect_lang(question)
         query = self._spelling(self._query(focus(question), history))
         qvec = self.engine.embedder.embed_query(query)
-        lexical = self.lexical_query(query, lang)
+        lexical = lexical_query(query, lang)
         passages = self.retrieve(query, lang, top_k or self.settings.top_k, qvec)
         idf, vocab = self._corpus_stats()
         t_retr = time.perf_counter()
@@ -183,12 +183,6 @@ class AnswerEngine:
         yield Event("final", result=res)
 
     # ---- steps ------------------------------------------------------------------------------
-    @staticmethod
-    def lexical_query(query: str, lang: str) -> str:
-        """The words to look for: an English question looks for the documents' Japanese words
-        (BM25, sentence picking); the multilingual embedder gets the question itself."""
-        return (default_glossary().search_text(query) or query) if lang == "en" else query
-
     def retrieve(
         self, query: str, lang: str, k: int, query_vector: np.ndarray | None = None
     ) -> list[Passage]:
@@ -196,7 +190,7 @@ class AnswerEngine:
         if query_vector is None:
             query_vector = self.engine.embedder.embed_query(query)
         return self.engine.searcher.search(
-            self.lexical_query(query, lang), k=k, query_embedding=query_vector
+            lexical_query(query, lang), k=k, query_embedding=query_vector
         )
 
     def _validate(

@@ -282,3 +282,9 @@ class Glossary:
 @lru_cache(maxsize=1)
 def default_glossary() -> Glossary:
     return Glossary.load()
+
+
+def lexical_query(query: str, lang: str) -> str:
+    """The words to look for: an English question looks for the documents' Japanese words
+    (BM25, sentence picking); the multilingual embedder gets the question itself."""
+    return (default_glossary().search_text(query) or query) if lang == "en" else query

@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.text import detect_lang
 from assistant.embedding.base import Embedder
 from assistant.retrieval.searcher import Method, Searcher
 from assistant.settings import Settings
+from assistant.text.bilingual import lexical_query
 from assistant.text.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -152,8 +154,12 @@ def our_searcher(index_dir: Path, embedder: Embedder, tokenizer: Tokenizer, v: V
 
 
 def run_ours(v: Variant, searcher: Searcher, qs: QuerySet) -> dict[str, float]:
+    """Our retrieval as the answers use it: an English question's lexical side looks for the
+    documents' Japanese words (assistant.text.bilingual); JSQuAD is all Japanese."""
+
     def search(i: int) -> list[tuple[str, str, str]]:
-        hits = searcher.search(qs.texts[i], k=K, method=v.method, query_embedding=qs.vectors[i])
+        text = lexical_query(qs.texts[i], detect_lang(qs.texts[i]))
+        hits = searcher.search(text, k=K, method=v.method, query_embedding=qs.vectors[i])
         return [(p.id, p.doc_id, p.text) for p in hits]
 
     return run_variant(v.name, qs, search)
