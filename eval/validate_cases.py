@@ -4,10 +4,11 @@ Run from the repository root:
 
     .venv/bin/python eval/validate_cases.py [cases.jsonl] [corpus.txt]
 
-Checks the schema of every case, unique ids, that every gold span and key fact is an exact
-substring of the corpus after ingest normalisation (``ingest.clean.clean_text``), that gold
-spans lie within one normalised line, and that unanswerable cases carry no gold/key facts.
-Prints the counts per type; exits 1 on any problem.
+Checks the schema of every case (see eval/README.md), unique ids, that every gold span, key
+fact, list item and forbidden string is an exact substring of the corpus after ingest
+normalisation (``ingest.clean.clean_text``), that gold spans lie within one normalised line,
+that abstain/chit-chat cases carry no gold/key facts, and the minimum counts of the test
+split. Prints the counts per type (all / test); exits 1 on any problem.
 """
 
 from __future__ import annotations
@@ -28,13 +29,19 @@ DEFAULT_CORPUS = ROOT / "corpus" / "kansai-industrial-vision-2023.txt"
 
 FIELDS = {
     "id",
+    "split",
     "type",
+    "asks",
     "mode",
     "question",
     "history",
+    "expect",
+    "answerable",
     "gold",
     "key_facts",
-    "answerable",
+    "list_items",
+    "forbidden",
+    "uncovered",
     "lang",
     "note",
 }
@@ -48,20 +55,47 @@ TYPES = (
     "typo",
     "followup",
     "unanswerable",
+    "list",
+    "definition",
+    "self_intro",
+    "multi_part",
+    "current_value",
+    "followup_uncovered",
+    "chitchat",
+    "yesno",
 )
-MODE_OF_TYPE = {"support": "support", "draft": "draft"}
-MINIMUM = {
-    "fact": 25,
-    "paraphrase": 15,
-    "multi_passage": 10,
-    "support": 12,
-    "draft": 8,
-    "english": 10,
-    "typo": 4,
-    "followup": 8,
-    "unanswerable": 28,
+ASKS = (
+    "list",
+    "definition",
+    "amount",
+    "count",
+    "date",
+    "who",
+    "where",
+    "how",
+    "yesno",
+    "support",
+    "current_vs_target",
+    "chitchat",
+    "other",
+)
+EXPECT = ("answer", "abstain", "partial", "chitchat")
+SPLITS = ("dev", "test")
+FOLLOWUP_TYPES = ("followup", "followup_uncovered")
+# the test split gates (eval/thresholds.json); the dev split is the one rules are tuned on
+MINIMUM_TEST = {
+    "list": 8,
+    "definition": 4,
+    "self_intro": 5,
+    "draft": 5,
+    "multi_part": 6,
+    "current_value": 6,
+    "followup_uncovered": 3,
+    "chitchat": 3,
+    "english": 4,
+    "unanswerable": 5,
 }
-MIN_TOTAL = 130
+MIN_TEST, MIN_TOTAL = 80, 250
 GOLD_MIN, GOLD_MAX = 10, 80
 
 
@@ -81,11 +115,21 @@ def check_case(case: dict, corpus: str, lines: list[str]) -> list[str]:
     if missing:
         return problems
 
-    ctype, mode = case["type"], case["mode"]
+    ctype, mode, expect = case["type"], case["mode"], case["expect"]
     if ctype not in TYPES:
         problems.append(f"bad type {ctype!r}")
-    if mode != MODE_OF_TYPE.get(ctype, "chat"):
+    if case["split"] not in SPLITS:
+        problems.append(f"bad split {case['split']!r}")
+    if case["asks"] not in ASKS:
+        problems.append(f"bad asks {case['asks']!r}")
+    if expect not in EXPECT:
+        problems.append(f"bad expect {expect!r}")
+    if mode not in ("chat", "support", "draft"):
+        problems.append(f"bad mode {mode!r}")
+    if (ctype == "draft") != (mode == "draft"):
         problems.append(f"mode {mode!r} does not fit type {ctype!r}")
+    if mode == "support" and ctype != "support":
+        problems.append("support mode is for support cases")
     if not isinstance(case["question"], str) or not case["question"].strip():
         problems.append("empty question")
     if case["lang"] not in ("ja", "en"):
@@ -94,6 +138,8 @@ def check_case(case: dict, corpus: str, lines: list[str]) -> list[str]:
         problems.append("empty note")
     if not isinstance(case["answerable"], bool):
         problems.append("answerable is not a bool")
+    elif case["answerable"] != (expect in ("answer", "partial")):
+        problems.append("answerable must be true exactly for expect answer/partial")
 
     history = case["history"]
     if not isinstance(history, list):
@@ -108,7 +154,7 @@ def check_case(case: dict, corpus: str, lines: list[str]) -> list[str]:
                 or not turn["content"]
             ):
                 problems.append(f"bad history turn {turn!r}")
-        if ctype == "followup":
+        if ctype in FOLLOWUP_TYPES:
             if (
                 len(history) < 2
                 or history[0].get("role") != "user"
@@ -118,25 +164,30 @@ def check_case(case: dict, corpus: str, lines: list[str]) -> list[str]:
         elif history:
             problems.append("history must be empty except for followups")
 
-    gold, facts = case["gold"], case["key_facts"]
-    if not _is_str_list(gold):
-        problems.append("gold is not a list of non-empty strings")
-        gold = []
-    if not _is_str_list(facts):
-        problems.append("key_facts is not a list of non-empty strings")
-        facts = []
+    lists = {k: case[k] for k in ("gold", "key_facts", "list_items", "forbidden", "uncovered")}
+    for name, value in lists.items():
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            problems.append(f"{name} is not a list of non-empty strings")
+            lists[name] = []
+    gold, facts = lists["gold"], lists["key_facts"]
+    if (case["asks"] == "list") != bool(lists["list_items"]):
+        problems.append("list_items are given exactly for asks == 'list'")
+    for name in ("key_facts", "list_items", "forbidden"):
+        for s in lists[name]:
+            if s not in corpus:
+                problems.append(f"{name} entry not in normalised corpus: {s!r}")
+    if expect == "partial" and not lists["uncovered"]:
+        problems.append("a partial case names what is not covered")
 
-    if ctype == "unanswerable" or case["answerable"] is False:
-        if ctype != "unanswerable" or case["answerable"] is not False:
-            problems.append("answerable=false iff type=unanswerable")
+    if expect in ("abstain", "chitchat"):
         if gold or facts:
-            problems.append("unanswerable case must have empty gold and key_facts")
+            problems.append(f"{expect} case must have empty gold and key_facts")
         return problems
 
     if not 1 <= len(gold) <= 3:
         problems.append(f"answerable case needs 1-3 gold spans, has {len(gold)}")
-    if len(facts) > 3:
-        problems.append(f"at most 3 key_facts, has {len(facts)}")
+    if len(facts) > 4:
+        problems.append(f"at most 4 key_facts, has {len(facts)}")
     if ctype == "multi_passage" and len(gold) < 2:
         problems.append("multi_passage needs at least 2 gold spans")
     for span in gold:
@@ -146,9 +197,6 @@ def check_case(case: dict, corpus: str, lines: list[str]) -> list[str]:
             problems.append(f"gold not in normalised corpus: {span!r}")
         elif not any(span in line for line in lines):
             problems.append(f"gold spans a line break: {span!r}")
-    for fact in facts:
-        if fact not in corpus:
-            problems.append(f"key fact not in normalised corpus: {fact!r}")
     return problems
 
 
@@ -161,6 +209,7 @@ def main(argv: list[str]) -> int:
     errors: list[str] = []
     seen: set[str] = set()
     counts: Counter[str] = Counter()
+    test: Counter[str] = Counter()
     for number, raw in enumerate(cases_path.read_text(encoding="utf-8").splitlines(), start=1):
         if not raw.strip():
             errors.append(f"line {number}: blank line")
@@ -183,16 +232,22 @@ def main(argv: list[str]) -> int:
             seen.add(cid)
         errors.extend(f"{label}: {p}" for p in check_case(case, corpus, lines))
         counts[str(case.get("type"))] += 1
+        if case.get("split") == "test":
+            test[str(case.get("type"))] += 1
 
-    total = sum(counts.values())
+    total, n_test = sum(counts.values()), sum(test.values())
+    print(f"{'type':20s} {'all':>4s} {'test':>5s}")
     for ctype in TYPES:
-        flag = "" if counts[ctype] >= MINIMUM[ctype] else f"  (< minimum {MINIMUM[ctype]})"
-        print(f"{ctype:15s} {counts[ctype]:4d}{flag}")
+        need = MINIMUM_TEST.get(ctype, 0)
+        flag = "" if test[ctype] >= need else f"  (< test minimum {need})"
+        print(f"{ctype:20s} {counts[ctype]:4d} {test[ctype]:5d}{flag}")
         if flag:
-            errors.append(f"type {ctype}: {counts[ctype]} cases, minimum {MINIMUM[ctype]}")
-    print(f"{'total':15s} {total:4d}")
+            errors.append(f"type {ctype}: {test[ctype]} test cases, minimum {need}")
+    print(f"{'total':20s} {total:4d} {n_test:5d}")
     if total < MIN_TOTAL:
         errors.append(f"{total} cases, minimum {MIN_TOTAL}")
+    if n_test < MIN_TEST:
+        errors.append(f"{n_test} test cases, minimum {MIN_TEST}")
 
     for error in errors:
         print("ERROR", error, file=sys.stderr)
