@@ -21,6 +21,9 @@ def register(sub: Any, with_index: Any) -> None:
     sp.add_argument("--out", metavar="DIR", help="run folder (default eval/runs/<timestamp>)")
     sp.add_argument("--limit", type=int, help="run N cases spread over the types")
     sp.add_argument("--types", nargs="+", metavar="TYPE", help="only these question types")
+    sp.add_argument(
+        "--split", choices=["dev", "test"], help="only this split (default: both, reported apart)"
+    )
     sp.add_argument("--gate", action="store_true", help="exit 1 if below eval/thresholds.json")
     sp.add_argument("--judge-llm", metavar="BASE_URL", help="OpenAI-compatible LLM judge")
     sp.add_argument("--judge-model", default="", help="model name for --judge-llm")
@@ -41,26 +44,41 @@ def cmd_eval(args: argparse.Namespace) -> int:
     dataset = Path(args.dataset) if args.dataset else DEFAULT_DATASET
     judge = _judge(args.judge_llm, args.judge_model) if args.judge_llm else None
     summary, results = run_eval(
-        services, dataset, types=args.types, limit=args.limit, judge=judge, progress=progress
+        services,
+        dataset,
+        types=args.types,
+        limit=args.limit,
+        judge=judge,
+        progress=progress,
+        split=args.split,
     )
     backend = summary["backend"]
     latest = _read_json(LATEST)
     previous = latest.get(backend)
     out = Path(args.out) if args.out else RUNS / summary["run"].replace(":", "")
     path = report.write(out, summary, results, previous)
-    full = not args.limit and not args.types and dataset.resolve() == DEFAULT_DATASET.resolve()
+    full = (
+        not args.limit
+        and not args.types
+        and not args.split
+        and dataset.resolve() == DEFAULT_DATASET.resolve()
+    )
     if full and not args.no_save:
         latest[backend] = report.compact(summary)
         LATEST.parent.mkdir(parents=True, exist_ok=True)
         LATEST.write_text(json.dumps(latest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    o = summary["overall"]
-    print(
-        f"{o['cases']} cases ({backend}): recall@5 {_f(o['recall@5'])}, MRR {_f(o['mrr'])}, "
-        f"faithfulness {_f(o['faithfulness'])}, citation recall/precision "
-        f"{_f(o['citation_recall'])}/{_f(o['citation_precision'])}, key facts {_f(o['key_fact_recall'])}, "
-        f"abstention P/R {_f(o['abstain_precision'])}/{_f(o['abstain_recall'])}, "
-        f"guard changed {o['guard_changed']}, p50 {_f(o['latency_p50_ms'], 0)} ms"
-    )
+    for name, o in summary.get("by_split", {"all": summary["overall"]}).items():
+        print(
+            f"{name}: {o['cases']} cases ({backend}): recall@5 {_f(o['recall@5'])}, "
+            f"MRR {_f(o['mrr'])}, faithfulness {_f(o['faithfulness'])}, citation recall/precision "
+            f"{_f(o['citation_recall'])}/{_f(o['citation_precision'])}, key facts "
+            f"{_f(o['key_fact_recall'])}, lists complete {_f(o['list_complete'])}, "
+            f"abstention P/R {_f(o['abstain_precision'])}/{_f(o['abstain_recall'])}, "
+            f"chit-chat uncited {_f(o['chitchat_no_citations'])}, asker wrong abstention "
+            f"{_f(o['asker_wrong_abstention'])}, partial answered {_f(o['partial_answered'])}, "
+            f"forbidden-free {_f(o['forbidden_free'])}, guard changed {o['guard_changed']}, "
+            f"p50 {_f(o['latency_p50_ms'], 0)} ms"
+        )
     print(f"report: {path}")
     if args.gate:
         failures = gate(summary, _read_json(THRESHOLDS))
@@ -73,9 +91,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def gate(summary: dict[str, Any], thresholds: dict[str, Any]) -> list[str]:
-    """The metrics of ``summary`` below their ``min`` (or above their ``max``) in ``thresholds``."""
+    """The metrics of ``summary`` below their ``min`` (or above their ``max``) in ``thresholds``.
+
+    The gate is on the *test* split (never tuned on) when the run has one."""
     limits = thresholds.get(summary["backend"], {})
-    o = summary["overall"]
+    o = summary.get("by_split", {}).get("test") or summary["overall"]
     failures = []
     for key, lim in limits.items():
         if key.startswith("_"):

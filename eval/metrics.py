@@ -128,6 +128,12 @@ def key_fact_recall(answer: str, key_facts: Sequence[str]) -> float | None:
     return sum(1 for f in key_facts if norm(f) in a) / len(key_facts)
 
 
+def forbidden_hits(answer: str, forbidden: Sequence[str]) -> list[str]:
+    """The strings an answer must not contain that it does (another subject's figure)."""
+    a = norm(answer)
+    return [f for f in forbidden if norm(f) in a]
+
+
 @dataclass
 class AbstentionScore:
     precision: float | None  # abstentions that were right (on unanswerable cases)

@@ -36,9 +36,14 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def select(
-    cases: list[dict[str, Any]], types: Sequence[str] | None = None, limit: int | None = None
+    cases: list[dict[str, Any]],
+    types: Sequence[str] | None = None,
+    limit: int | None = None,
+    split: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Filter by type, then keep ``limit`` cases spread over the types (round-robin)."""
+    """Filter by split and type, then keep ``limit`` cases spread over the types (round-robin)."""
+    if split:
+        cases = [c for c in cases if c.get("split", "dev") == split]
     if types:
         cases = [c for c in cases if c["type"] in types]
     if not limit or limit >= len(cases):
@@ -86,14 +91,33 @@ class CaseResult:
     citations_precise: int = 0
     key_fact_recall: float | None = None
     error: str = ""
+    split: str = "dev"
+    expect: str = ""  # answer | abstain | partial | chitchat
+    asks: str = ""
+    mode: str = "chat"
+    list_recall: float | None = None  # share of the list's items named (asks == list)
+    forbidden_hits: list[str] = field(default_factory=list)
+    forbidden_checked: bool = False  # the case names strings a correct answer must not contain
+    not_covered_parts: int = 0  # parts of the answer that say a part is not covered
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
         return not self.grounded
 
+    @property
+    def chitchat(self) -> bool:
+        return self.expect == "chitchat"
+
     def score(self) -> float:
         """One number to sort the worst cases: mean of what applies (lower is worse)."""
         parts: list[float] = []
+        if self.chitchat:
+            return 1.0 if not self.citations else 0.0
+        if self.forbidden_hits:
+            parts.append(0.0)
+        if self.list_recall is not None:
+            parts.append(self.list_recall)
         if not self.answerable:
             parts.append(1.0 if self.abstained else 0.0)
         else:
@@ -150,7 +174,19 @@ class Runner:
                 for c in res.citations
             ],
             removed=[x.to_json() for x in res.removed],
+            split=case.get("split", "dev"),
+            expect=case.get("expect") or ("answer" if case.get("answerable", True) else "abstain"),
+            asks=case.get("asks", ""),
+            mode=case.get("mode", "chat"),
+            parts=[p.to_json() for p in getattr(res, "parts", [])],
         )
+        r.not_covered_parts = sum(1 for p in r.parts if p.get("kind") == "not_covered")
+        if case.get("list_items"):
+            r.list_recall = m.key_fact_recall(res.answer, case["list_items"]) or 0.0
+            if not res.grounded:
+                r.list_recall = 0.0
+        r.forbidden_hits = m.forbidden_hits(res.answer, case.get("forbidden") or [])
+        r.forbidden_checked = bool(case.get("forbidden"))
         if case.get("gold"):
             r.retrieval = self._retrieval(res.query or case["question"], res.lang, case["gold"])
         if res.grounded:
@@ -183,7 +219,7 @@ class Runner:
                 cache[key] = self.checker.check(sentence, cited).supported
             return cache[key]
 
-        claims = self.checker.claims(res.answer)
+        claims = claims_of(res) or self.checker.claims(res.answer)
         for sentence, cited in claims:
             refs = [n for n in dict.fromkeys(cited) if n in texts]
             v = self.checker.check(sentence, [texts[n] for n in refs])
@@ -199,6 +235,13 @@ class Runner:
         r.citations_total, r.citations_precise = cs.citations, cs.precise
 
 
+def claims_of(res: AnswerResult) -> list[tuple[str, list[int]]]:
+    """The claims of a typed answer (its parts): framing is never a claim, so nothing has to
+    be recognised by wording."""
+    parts = getattr(res, "parts", None) or []
+    return [(p.text, list(p.citations)) for p in parts if p.is_claim]
+
+
 # ---- summary -------------------------------------------------------------------------------
 RETRIEVAL_KEYS = ("hit@1", "hit@5", "recall@5", "recall@10", "mrr", "ndcg@10")
 
@@ -209,9 +252,15 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, Any]:
     judged = [c for r in results for c in r.claims if c.judge is not None]
     sent = sum(r.citation_sentences for r in results)
     cites = sum(r.citations_total for r in results)
+    chat = [r for r in results if r.chitchat]
+    results = [r for r in results if not r.chitchat]  # neither answerable nor to abstain on
     ab = m.abstention([(r.answerable, r.abstained) for r in results])
+    lists = [r.list_recall for r in results if r.list_recall is not None]
+    forbidden = [r for r in results if r.forbidden_checked]
+    asker = [r for r in results if r.answerable and r.type in ("self_intro", "draft")]
+    partial = [r for r in results if r.expect == "partial"]
     lat = [r.latency_ms for r in results]
-    out: dict[str, Any] = {"cases": len(results)}
+    out: dict[str, Any] = {"cases": len(results) + len(chat)}
     for key in RETRIEVAL_KEYS:
         out[key] = m.mean([r.retrieval.get(key) for r in results if r.retrieval])
     out.update(
@@ -234,6 +283,14 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, Any]:
             "abstain_recall": ab.recall,
             "abstain_f1": ab.f1,
             "wrong_abstention": ab.wrong_rate,
+            "list_complete": m.mean([float(v == 1.0) for v in lists]),
+            "list_item_recall": m.mean(lists),
+            "chitchat_no_citations": m.mean([float(not r.citations) for r in chat]),
+            "forbidden_free": m.mean([float(not r.forbidden_hits) for r in forbidden]),
+            "asker_wrong_abstention": m.mean([float(r.abstained) for r in asker]),
+            "partial_answered": m.mean(
+                [float(not r.abstained and r.not_covered_parts > 0) for r in partial]
+            ),
             "guard_changed": sum(1 for r in results if r.removed),
             "degraded": sum(1 for r in results if r.degraded),
             "latency_p50_ms": m.percentile(lat, 50),
@@ -248,8 +305,10 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, Any]:
 
 def summarize_all(results: Sequence[CaseResult]) -> dict[str, Any]:
     types = sorted({r.type for r in results})
+    splits = sorted({r.split for r in results})
     return {
         "overall": summarize(results),
+        "by_split": {s: summarize([r for r in results if r.split == s]) for s in splits},
         "by_type": {t: summarize([r for r in results if r.type == t]) for t in types},
     }
 
@@ -289,19 +348,21 @@ def run_eval(
     judge: LLMJudge | None = None,
     progress: Progress | None = None,
     labelled: Path = DEFAULT_LABELLED,
+    split: str | None = None,
 ) -> tuple[dict[str, Any], list[CaseResult]]:
     """Build the index if needed, run the cases, return (summary, per-case results)."""
     engine = services.engine
     engine.ensure_index(progress)
     services.answers.warm()
     checker = ClaimChecker(engine.tokenizer, engine.embedder)
-    cases = select(load_jsonl(dataset), types, limit)
+    cases = select(load_jsonl(dataset), types, limit, split)
     results = Runner(services.answers, checker, judge, progress).run(cases)
     summary: dict[str, Any] = {
         "run": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "backend": services.answers.backend,
         "dataset": str(dataset.relative_to(ROOT) if dataset.is_relative_to(ROOT) else dataset),
         "types": list(types or []),
+        "split": split or "all",
         "limit": limit,
         **summarize_all(results),
         "checker": checker_agreement(checker, load_jsonl(labelled)),
