@@ -30,6 +30,7 @@ class Line:
     page: int | None = None
     indent: int = 0
     block_end: bool = False  # True after the last line of a table row
+    cell: int = -1  # table rows: which cell (0-based) this paragraph belongs to
 
 
 _KEEP = re.compile(r"([\u2460-\u2473])")  # circled numbers: 関西チャレンジ① stays ①
@@ -90,12 +91,15 @@ def clean_lines(raw_lines: list[str], page: int | None = None) -> list[Line]:
 def _table_row(text: str, number: int, page: int | None) -> list[Line]:
     """An HTML table row: one line per cell paragraph, then a block end."""
     lines: list[Line] = []
-    for cell in text.split("\t"):
+    cells = [c for c in text.split("\t") if clean_inline(c)]
+    for ci, cell in enumerate(cells):
         for para in _P_BREAK.split(cell):
             cleaned = clean_inline(para)
             if cleaned:
-                lines.append(Line(text=cleaned, line=number, page=page))
+                lines.append(Line(text=cleaned, line=number, page=page, cell=ci))
     if lines:
         last = lines[-1]
-        lines[-1] = Line(text=last.text, line=last.line, page=last.page, block_end=True)
+        lines[-1] = Line(
+            text=last.text, line=last.line, page=last.page, block_end=True, cell=last.cell
+        )
     return lines

@@ -76,7 +76,10 @@ def load(path: Path) -> LoadedDoc:
         raise SkipFile(f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise SkipFile("empty file")
-    digest = hashlib.sha256(data).hexdigest()
+    # the sidecar (title, heading levels) changes how the file is read: it is part of its hash
+    side = path.with_name(path.name.rsplit(".", 1)[0] + ".meta.json")
+    extra = side.read_bytes() if side.is_file() else b""
+    digest = hashlib.sha256(data + extra).hexdigest() if extra else hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         doc = _load_pdf(path, data, digest)

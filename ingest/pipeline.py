@@ -30,10 +30,12 @@ from assistant.text.tokenizer import Tokenizer
 from ingest.chunker import Chunk, Chunker
 from ingest.clean import clean_lines
 from ingest.loaders import LoadedDoc, SkipFile, discover, load
+from ingest.outline import attach, build_outline
+from ingest.structure import Node
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "structure-v2"
+CHUNKER_VERSION = "structure-v3"  # v3: each chunk carries its outline blocks
 Progress = Callable[[str, int, int], None]
 
 
@@ -68,7 +70,7 @@ def doc_id_for(path: Path) -> str:
     return slug[:120]
 
 
-def chunk_record(c: Chunk, tokens: list[str]) -> dict[str, Any]:
+def chunk_record(c: Chunk, tokens: list[str], blocks: list[Node] | None = None) -> dict[str, Any]:
     return {
         "id": c.chunk_id,
         "doc_id": c.doc_id,
@@ -81,6 +83,9 @@ def chunk_record(c: Chunk, tokens: list[str]) -> dict[str, Any]:
         "position": c.position,
         "content_hash": c.content_hash,
         "tokens": tokens,
+        # the document's outline nodes that this chunk holds (ingest.structure): lists,
+        # headings, table rows as a tree that answers are built from
+        "blocks": [n.to_json() for n in blocks or []],
     }
 
 
@@ -310,7 +315,12 @@ class Ingestor:
         aliases = doc.meta.get("heading_aliases") or {}
         levels = doc.meta.get("heading_levels") or {}
         chunks = self.chunker.chunk(doc_id, title, lines, aliases=aliases, levels=levels)  # type: ignore[arg-type]
-        return [chunk_record(c, self.tokenizer.tokenize(c.index_text())) for c in chunks]
+        nodes = build_outline(doc_id, title, lines, aliases=aliases, levels=levels)  # type: ignore[arg-type]
+        held = attach(nodes, chunks)
+        return [
+            chunk_record(c, self.tokenizer.tokenize(c.index_text()), held.get(c.chunk_id))
+            for c in chunks
+        ]
 
     def _vectors(
         self, records: list[dict[str, Any]], cache: dict[str, np.ndarray], report: IngestReport

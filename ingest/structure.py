@@ -15,7 +15,7 @@ from typing import Any
 
 
 class NodeKind(StrEnum):
-    title = "title"  # the document's title
+    document = "document"  # the document itself (its title): the root
     heading = "heading"  # a heading (章, 条 with its caption, ◆/■/● headings, 【…】)
     lead = "lead"  # a sentence that introduces the items below it (「…次の各号に掲げる…」)
     item = "item"  # a list item (●, ・, ◇, -, 号 一 二 …)
