@@ -237,15 +237,20 @@ class Glossary:
 
     def terms(self, text: str) -> list[str]:
         """Japanese terms (and kept English words) for the English words of ``text``."""
+        return list(dict.fromkeys(t for g in self.groups(text) for t in g))
+
+    def groups(self, text: str) -> list[tuple[str, ...]]:
+        """Per English word or phrase of ``text``, the Japanese terms it may be written as
+        (a word that is not in the list stands for itself)."""
         words = _WORD.findall((text or "").replace("-", " "))
         lemmas = [lemma(w) for w in words]
-        out: list[str] = []
+        out: list[tuple[str, ...]] = []
         i = 0
         while i < len(words):
             for n in range(min(self.longest, len(words) - i), 0, -1):
                 key = " ".join(lemmas[i : i + n])
                 if key in self.entries:
-                    out.extend(self.entries[key])
+                    out.append(self.entries[key])
                     i += n
                     break
             else:
@@ -253,13 +258,13 @@ class Glossary:
                 year = _YEAR.match(w)
                 found = self._word(lemmas[i])
                 if year:
-                    out.extend(era_year(int(year.group(1))))
+                    out.append(tuple(era_year(int(year.group(1)))))
                 elif found:
-                    out.extend(found)
+                    out.append(found)
                 elif w.lower() not in STOPWORDS and lemmas[i] not in STOPWORDS and len(w) > 1:
-                    out.append(w.removesuffix("'s"))
+                    out.append((w.removesuffix("'s"),))
                 i += 1
-        return list(dict.fromkeys(out))
+        return out
 
     def _word(self, lem: str) -> tuple[str, ...]:
         """A single word's entry, also for -ing/-ed forms (promoting → promote)."""

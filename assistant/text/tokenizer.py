@@ -9,8 +9,10 @@ and whitespace. Measured on JSQuAD this beat mode C surface forms (see README).
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import threading
 import unicodedata
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 # SudachiPy refuses input longer than 49,149 bytes; stay well below it.
@@ -19,13 +21,39 @@ MAX_CHUNK_BYTES = 40_000
 DROP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
 
 
+@dataclass(frozen=True)
+class Morpheme:
+    """One word of the analysis the answer rules read (Sudachi's, or a plain stand-in)."""
+
+    surface: str
+    normalized: str
+    pos: tuple[str, ...]  # part of speech, coarse to fine: ("名詞", "固有名詞", "人名", "姓")
+
+    @property
+    def coarse(self) -> str:
+        return self.pos[0] if self.pos else ""
+
+    def is_(self, *path: str) -> bool:
+        """True when the part of speech starts with ``path`` (``m.is_("名詞", "固有名詞")``)."""
+        return self.pos[: len(path)] == path
+
+    @property
+    def content(self) -> bool:
+        return self.coarse in CONTENT_POS
+
+
+CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "接尾辞", "代名詞"})
+
+
 @runtime_checkable
 class Tokenizer(Protocol):
-    """The lexical seam: text in, normalized terms out."""
+    """The lexical seam: text in, normalized terms out; and the analysis behind them."""
 
     name: str
 
     def tokenize(self, text: str) -> list[str]: ...
+
+    def parse(self, text: str) -> list[Morpheme]: ...
 
     def version(self) -> str: ...
 
@@ -108,6 +136,16 @@ class SudachiTokenizer:
                 out.append((m.surface(), m.normalized_form(), pos[0], pos[1]))
         return out
 
+    def parse(self, text: str) -> list[Morpheme]:
+        """Every mode-C morpheme with its normalized form and full part of speech."""
+        tok = self._tok()
+        out: list[Morpheme] = []
+        for piece in split_for_sudachi(unicodedata.normalize("NFKC", text)):
+            for m in tok.tokenize(piece):
+                pos = tuple(p for p in m.part_of_speech()[:4] if p != "*")
+                out.append(Morpheme(m.surface(), m.normalized_form(), pos))
+        return out
+
     def tokenize(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text)
         tok = self._tok()
@@ -152,8 +190,20 @@ class CharBigramTokenizer:
             return chars
         return [chars[i] + chars[i + 1] for i in range(len(chars) - 1)]
 
+    def parse(self, text: str) -> list[Morpheme]:
+        """No dictionary: runs of letters or digits are nouns, the rest symbols."""
+        out: list[Morpheme] = []
+        for m in _RUNS.finditer(unicodedata.normalize("NFKC", text)):
+            word = m.group()
+            pos = ("名詞", "普通名詞") if word[0].isalnum() else ("補助記号",)
+            out.append(Morpheme(word, word.lower(), pos))
+        return out
+
     def version(self) -> str:
         return "char-bigram=1"
+
+
+_RUNS = re.compile(r"\w+|[^\w\s]")
 
 
 _shared: dict[str, Tokenizer] = {}
