@@ -7,9 +7,9 @@
   we report accuracy and precision/recall on *unsupported* (what the guard should drop) and,
   for ``MIN_COVERAGE``, how many gold spans of ``eval/cases.jsonl`` it would wrongly drop
   against the chunk that contains them.
-- ``MIN_DENSE`` (abstainer): the product :class:`Abstainer` is run on every chat/draft case
-  with the passages the engine would retrieve; we report abstention precision/recall and the
-  rate of wrong abstention on answerable cases.
+- ``min_dense`` (the judge): every chat/draft case of the *dev* split is understood and its
+  evidence found once, then judged at each value; we report abstention precision/recall and
+  the rate of wrong abstention on answerable cases.
 The chosen value maximises accuracy (F1 on the positive class rewards abstaining on
 everything when the signal is weak); ties go to the value closest to the current one. Nothing in ``assistant/`` is changed.
 """
@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import abstain, followup, guard
+from assistant.answer import guard
 from assistant.answer.engine import history_from
+from assistant.answer.judge import Judge
 from assistant.answer.text import detect_lang
 from assistant.retrieval.searcher import Passage
 from assistant.services import Services, build_services
@@ -115,38 +116,49 @@ def guard_sweeps(
 
 
 def dense_sweep(services: Services, cases: list[dict[str, Any]]) -> dict[str, Any]:
-    eng = services.engine
-    vocab: set[str] = set()
-    for rec in eng.searcher.index().records.values():
-        vocab.update(rec.get("tokens", []))
+    """The judge's ``min_dense`` swept over the *dev* cases (the test split is never tuned on):
+    each case's evidence is found once, then judged again at every value."""
+    answers = services.answers
+    stats = answers.stats()
     k = services.settings.top_k
     prepared = []
     for c in cases:
-        if c["mode"] == "support":
-            continue  # support mode never abstains on retrieval
-        history = history_from(c.get("history"))
-        query = c["question"]
-        if history and followup.needs_context(query):
-            query = followup.rewrite(query, history)
-        passages = eng.searcher.search(query, k=k)
-        prepared.append((c, query, passages))
+        if (
+            c["mode"] == "support"
+            or c.get("split", "dev") != "dev"
+            or c.get("expect") == "chitchat"
+        ):
+            continue
+        u = answers.understander.understand(
+            c["question"], history_from(c.get("history")), vocabulary=stats.vocabulary
+        )
+        if not u.parts:
+            continue
+        blocks, _ = answers._blocks(u, stats, k)
+        prepared.append((c, blocks))
+    current = answers.judge.min_dense
 
     def evaluate(v: float) -> dict[str, float]:
-        a = abstain.Abstainer(eng.tokenizer, min_dense=v)
+        judge = Judge(answers.engine.tokenizer, answers.understander.rules, answers.finder, v)
         pairs = []
-        for c, query, passages in prepared:
-            abstained = not a.judge(c["question"], passages, vocab).grounded or bool(
-                a.unknown_terms(query, vocab)
+        for c, blocks in prepared:
+            covered = any(
+                judge.judge(b.evidence, stats.vocabulary, stats.years, stats.idf).covered
+                for b in blocks
             )
-            pairs.append((abstained, not c["answerable"]))
+            pairs.append((not covered, not c["answerable"]))
         res = _prf(pairs)
-        n_ans = sum(1 for c, _, _ in prepared if c["answerable"])
+        n_ans = sum(1 for c, _ in prepared if c["answerable"])
         res["wrong_abstention"] = res["fp"] / n_ans if n_ans else 0.0
         return res
 
-    best, rows = sweep([x / 100 for x in range(70, 91)], evaluate, abstain.MIN_DENSE)
-    dense = [(max((p.dense or 0.0) for p in ps), c["answerable"]) for c, _, ps in prepared if ps]
-    return {"MIN_DENSE": (abstain.MIN_DENSE, best, rows, len(prepared), dense)}
+    best, rows = sweep([x / 100 for x in range(70, 91)], evaluate, current)
+    dense = [
+        (max((p.dense or 0.0) for b in bs for p in b.evidence.passages), c["answerable"])
+        for c, bs in prepared
+        if any(b.evidence.passages for b in bs)
+    ]
+    return {"MIN_DENSE": (current, best, rows, len(prepared), dense)}
 
 
 def _print(
@@ -192,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     d = dense_sweep(services, cases)
     cur, best, rows, n, dense = d["MIN_DENSE"]
-    _print("abstain MIN_DENSE (positive = unanswerable)", cur, best, rows, f"{n} chat/draft cases")
+    _print(
+        "judge min_dense (positive = unanswerable)", cur, best, rows, f"{n} dev chat/draft cases"
+    )
     ans = sorted(x for x, a in dense if a)
     una = sorted(x for x, a in dense if not a)
     if ans and una:

@@ -114,6 +114,21 @@ class ClaimChecker:
         return out
 
     # ---- one claim --------------------------------------------------------------------------
+    def check_spans(self, claim: str, spans: Sequence[str], passages: Sequence[str]) -> Verdict:
+        """A sentence built from copied spans: each span must be written in a cited passage,
+        and only particles, copulas and punctuation may join them."""
+        cited = _squash(nfkc("\n".join(passages)).lower())
+        for span in spans:
+            if _squash(nfkc(span).lower()) not in cited:
+                return Verdict(False, f"'{span[:30]}' is not in the cited text")
+        rest = nfkc(claim)
+        for span in sorted(spans, key=len, reverse=True):
+            rest = rest.replace(nfkc(span), " ")
+        extra = [w for w in re.findall(r"[^\s、。,.:：・]+", rest) if w not in _JOINERS]
+        if extra:
+            return Verdict(False, f"words added to the quoted spans: {' '.join(extra)[:40]}")
+        return Verdict(True, "built from spans of the cited text")
+
     def check(self, claim: str, passages: Sequence[str]) -> Verdict:
         claim = _FISCAL_YEAR.sub("", nfkc(strip_markers(claim))).strip()
         if not passages:
@@ -224,6 +239,10 @@ class ClaimChecker:
     def _query_vec(self, text: str) -> np.ndarray:
         assert self.embedder is not None
         return self.embedder.embed_query(text)
+
+
+# what a presenter may put between copied spans: particles and the copula, never content
+_JOINERS = frozenset({"は", "です", "の", "と", "が", "も", "で"})
 
 
 def _squash(text: str) -> str:

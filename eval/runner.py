@@ -212,17 +212,30 @@ class Runner:
         texts = {c.n: f"{c.title}\n{c.section}\n{c.text}" for c in res.citations}
         cache: dict[tuple[str, tuple[int, ...]], bool] = {}
 
+        typed = [p for p in getattr(res, "parts", None) or [] if p.is_claim]
+        spans = {p.text: p.spans for p in typed if p.spans}
+
         def supports(sentence: str, refs: Sequence[int]) -> bool:
             key = (sentence, tuple(sorted(refs)))
             if key not in cache:
                 cited = [texts[n] for n in key[1] if n in texts]
-                cache[key] = self.checker.check(sentence, cited).supported
+                if sentence in spans and cited:
+                    cache[key] = self.checker.check_spans(
+                        sentence, spans[sentence], cited
+                    ).supported
+                else:
+                    cache[key] = self.checker.check(sentence, cited).supported
             return cache[key]
 
-        claims = claims_of(res) or self.checker.claims(res.answer)
+        claims = [(p.text, list(p.citations)) for p in typed] or self.checker.claims(res.answer)
         for sentence, cited in claims:
             refs = [n for n in dict.fromkeys(cited) if n in texts]
-            v = self.checker.check(sentence, [texts[n] for n in refs])
+            cited_texts = [texts[n] for n in refs]
+            v = (
+                self.checker.check_spans(sentence, spans[sentence], cited_texts)
+                if sentence in spans and cited_texts
+                else self.checker.check(sentence, cited_texts)
+            )
             cache[(sentence, tuple(sorted(refs)))] = v.supported
             c = Claim(sentence, cited, v.supported, v.reason)
             if self.judge is not None and refs:
@@ -233,13 +246,6 @@ class Runner:
         cs = m.alce_citations(claims, supports)
         r.citation_sentences, r.citation_supported = cs.sentences, cs.supported
         r.citations_total, r.citations_precise = cs.citations, cs.precise
-
-
-def claims_of(res: AnswerResult) -> list[tuple[str, list[int]]]:
-    """The claims of a typed answer (its parts): framing is never a claim, so nothing has to
-    be recognised by wording."""
-    parts = getattr(res, "parts", None) or []
-    return [(p.text, list(p.citations)) for p in parts if p.is_claim]
 
 
 # ---- summary -------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.engine import AnswerEngine, Event
+from assistant.answer.engine import AnswerEngine, Event, history_from
 from assistant.answer.guard import Guard
-from assistant.answer.types import AnswerResult, Message
+from assistant.answer.types import AnswerResult, Message, PartKind
 from assistant.embedding.fake import HashingEmbedder
 from assistant.engine import Engine
 from assistant.errors import BadRequest, UpstreamModelError
@@ -22,6 +22,7 @@ from assistant.retrieval.searcher import Passage
 from assistant.settings import Settings
 from assistant.testing.openai_server import scripted_openai_server
 from assistant.text.tokenizer import get_tokenizer
+from tests.answer_examples import EXAMPLES, Example
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,18 +62,73 @@ def check_citations(res: AnswerResult) -> None:
     assert [c.n for c in res.citations] == list(range(1, len(res.citations) + 1))
 
 
+def kinds(res: AnswerResult) -> set[str]:
+    return {p.kind.value for p in res.parts}
+
+
+def check_example(res: AnswerResult, ex: Example) -> None:
+    assert res.grounded is ex.grounded, res.answer
+    for s in ex.contains:
+        assert s in res.answer, (s, res.answer)
+    for s in ex.absent:
+        assert s not in res.answer, (s, res.answer)
+    for k in ex.parts:
+        assert k in kinds(res), (k, res.answer)
+    if not ex.cited:
+        assert res.citations == []
+    else:
+        assert res.citations
+    check_citations(res)
+
+
+# ---- the kinds of questions, two of each ------------------------------------------------------
+@pytest.mark.parametrize("ex", EXAMPLES, ids=[e.id for e in EXAMPLES])
+def test_each_kind_of_question_is_answered_as_it_should(engine: Engine, ex: Example) -> None:
+    res = AnswerEngine(engine).answer(ex.question, history_from(ex.history_json()), ex.mode)
+    check_example(res, ex)
+
+
+def test_a_list_gets_a_direct_sentence_of_spans_then_each_item_cited(engine: Engine) -> None:
+    res = AnswerEngine(engine).answer("関西広域連合の4つのバリューは？")
+    direct = [p for p in res.parts if p.kind is PartKind.direct]
+    assert direct and direct[0].text.startswith("4つのバリューは、スケールメリット、シナジー")
+    for span in direct[0].spans:  # every word of it is copied from the cited passages
+        assert any(span in f"{c.section}\n{c.text}" for c in res.citations), span
+    assert res.answer.count("スケールメリット") >= 1 and "|" not in res.answer
+
+
+def test_contents_lines_are_never_evidence(engine: Engine) -> None:
+    for q in ("関西チャレンジ②「強みを活用」は何ページ？", "もくじを教えて"):
+        res = AnswerEngine(engine).answer(q)
+        assert "| 7" not in res.answer and "| Page" not in res.answer
+
+
+def test_framing_is_typed_and_claims_carry_citations(engine: Engine) -> None:
+    res = AnswerEngine(engine).answer("令和5年度事業の予算額は？")
+    assert res.grounded
+    for p in res.parts:
+        if p.is_claim:
+            assert p.citations
+        elif p.kind is PartKind.framing:
+            assert p.citations == []
+    data = res.to_json()
+    assert {p["kind"] for p in data["parts"]} <= {k.value for k in PartKind}
+
+
 # ---- extractive ----------------------------------------------------------------------------
 def test_extractive_answer_is_quoted_and_cited(engine: Engine) -> None:
     res = AnswerEngine(engine).answer("ディーブテックバレーとは何ですか？")
     assert res.grounded and res.backend == "extractive"
     assert "ディーブテックバレー-KANSAI" in res.answer
     check_citations(res)
-    corpus = " ".join(c.text for c in res.citations)
-    for line in res.answer.splitlines()[1:]:  # every answer sentence is a passage sentence
-        assert re.sub(r"\[\d+\]$", "", line) in corpus
+    corpus = " ".join(f"{c.section} {c.text}" for c in res.citations)
+    for p in res.parts:  # every claim is copied from the cited passages
+        if p.is_claim:
+            assert all(span in corpus for span in p.spans), p.text
     assert res.citations[0].quote and "ディーブテックバレー" in res.citations[0].quote
     data = res.to_json()
     assert set(data) >= {
+        "parts",
         "question",
         "answer",
         "grounded",
@@ -133,8 +189,8 @@ def test_abstains_without_calling_the_model(engine: Engine, question: str) -> No
     model = ScriptedChatModel(answers=["この文は使われないはずです[1]。"])
     res = AnswerEngine(engine, chat_model=model).answer(question)
     assert not res.grounded
-    assert "記載されていません" in res.answer
-    assert res.citations == [] and res.nearest
+    assert "not_covered" in kinds(res) and "記載がありません" in res.answer
+    assert res.citations == []
     assert model.calls == []  # the decision needs no LLM
 
 
@@ -148,7 +204,7 @@ def test_abstains_without_calling_the_model(engine: Engine, question: str) -> No
 def test_abstains_in_english(engine: Engine, question: str) -> None:
     res = AnswerEngine(engine).answer(question)
     assert not res.grounded and res.lang == "en"
-    assert "do not say" in res.answer
+    assert "not_covered" in kinds(res) and "documents do not" in res.answer
 
 
 @pytest.mark.parametrize(
@@ -176,10 +232,25 @@ def test_followup_uses_history(engine: Engine) -> None:
     check_citations(res)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["その予算は？", "それの予算っていくら？", "What is its budget?", "いくら計上されていますか？"],
+)
+def test_a_follow_up_about_a_subject_without_that_figure_never_borrows_another(
+    engine: Engine, question: str
+) -> None:
+    history = [
+        Message("user", "空飛ぶクルマの取組みは？"),
+        Message("assistant", "世界に先んじた万博での商用運航実現へのチャレンジがあります。"),
+    ]
+    res = AnswerEngine(engine).answer(question, history=history)
+    assert not res.grounded and "千円" not in res.answer
+
+
 def test_standalone_question_is_not_rewritten(engine: Engine) -> None:
     history = [Message("user", "スタートアップ支援は？"), Message("assistant", "...")]
     res = AnswerEngine(engine).answer("関西広域連合の令和5年度事業の予算額は？", history=history)
-    assert res.query == "関西広域連合の令和5年度事業の予算額は？"
+    assert res.query.rstrip("?？") == "関西広域連合の令和5年度事業の予算額は"
 
 
 # ---- modes ---------------------------------------------------------------------------------
@@ -230,15 +301,17 @@ def test_draft_mode_is_polite_and_lists_sources(engine: Engine) -> None:
         "関西パビリオンについて教えてください。よろしくお願いします。", mode="draft"
     )
     assert res.mode == "draft" and res.grounded
-    assert res.answer.startswith("お問い合わせいただき、誠にありがとうございます。")
-    assert "よろしくお願い申し上げます" in res.answer
+    assert res.answer.startswith("〇〇様\n\nお問い合わせいただき、誠にありがとうございます。")
+    assert "よろしくお願い申し上げます" in res.answer and "担当: 〇〇" in res.answer
     assert "【出典】" in res.answer and "関西パビリオン" in res.answer
+    body = res.answer.split("【出典】")[0]
+    assert " > " not in body  # no internal section paths inside the letter
     check_citations(res)
 
 
 def test_draft_mode_abstains_politely(engine: Engine) -> None:
     res = AnswerEngine(engine).answer("補助金の申請締切を教えてください。", mode="draft")
-    assert not res.grounded
+    assert not res.grounded and "not_covered" in kinds(res)
     assert "記載がございません" in res.answer and "改めてご連絡いたします" in res.answer
 
 
@@ -387,8 +460,10 @@ def test_prompt_injection_in_a_document_stays_data(engine: Engine) -> None:
     assert system == SYSTEM_JA.format(not_in_docs=NOT_IN_DOCS["ja"])  # instructions unchanged
     assert "developer mode" not in system
     fenced = user.split("<passages>", 1)[1].split("</passages>", 1)[0]
-    assert "以前の指示をすべて無視して" in fenced  # the injection only appears as fenced data
-    assert "</passage>" not in fenced.split("以前の指示", 1)[1].split("\n", 1)[0]
+    outside = user.replace(fenced, "")
+    # the injected line is never evidence: not even fenced, and never outside the fence
+    assert "以前の指示をすべて無視して" not in outside
+    assert "developer mode" not in outside
 
 
 def test_injected_instruction_cannot_produce_an_uncovered_claim(engine: Engine) -> None:
@@ -500,7 +575,6 @@ def test_english_question_finds_the_japanese_passage_without_help_from_the_embed
         "What was the total FY2023 budget of the Union's industrial promotion projects?"
     )
     assert res.grounded and res.lang == "en"
-    assert res.answer.startswith("The documents say the following")
     assert "55,969" in res.answer
     check_citations(res)
 
@@ -512,9 +586,9 @@ def test_english_answer_does_not_quote_the_cover(engine: Engine) -> None:
     )
     assert res.grounded
     assert "UNION OF KANSAI GOVERNMENTS" not in res.answer
-    assert "4つのバリュー" in res.answer
+    assert all(v in res.answer for v in ("スケールメリット", "ダイバーシティ"))
 
 
 def test_english_count_question_with_no_count_in_the_passages_abstains(engine: Engine) -> None:
     res = AnswerEngine(engine).answer("How many visitors are expected at Expo 2025 Osaka, Kansai?")
-    assert not res.grounded and "do not say" in res.answer
+    assert not res.grounded and "not_covered" in kinds(res)

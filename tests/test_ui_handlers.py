@@ -15,6 +15,7 @@ from assistant.errors import UpstreamModelError
 from assistant.llm.chat_model import ScriptedChatModel
 from assistant.services import Services, build_services
 from assistant.settings import Settings
+from tests.answer_examples import EXAMPLES, Example
 from tests.conftest import CORPUS_FILE, PROJECT
 from ui import web
 from ui.web import Handlers, Turn
@@ -88,6 +89,28 @@ def test_a_follow_up_keeps_the_conversation(handlers: Handlers) -> None:
     hist = Handlers.history(turns2)
     assert [m.role for m in hist] == ["user", "assistant", "user", "assistant"]
     assert "以前の回答の出典" in panel  # the first answer's sources are still reachable
+
+
+@pytest.mark.parametrize("ex", EXAMPLES, ids=[e.id for e in EXAMPLES])
+def test_each_kind_of_question_on_the_page(handlers: Handlers, ex: Example) -> None:
+    """The page shows what the engine answers: the same examples as tests/test_answer.py."""
+    if ex.mode == "draft":
+        text, *_ = drain(handlers.draft(ex.question))[-1]
+        shown = text
+    else:
+        turns: list[Turn] = []
+        if ex.history:  # the earlier question, answered by the page itself
+            *_, (_, _, _, turns) = drain(handlers.chat(ex.history[0][1], []))
+        *_, (_, msgs, _panel, turns) = drain(handlers.chat(ex.question, turns))
+        result = turns[-1].result
+        assert result is not None and result.grounded is ex.grounded
+        shown = msgs[-1]["content"]
+        if not ex.cited:
+            assert "kva-cite" not in shown
+    for s in ex.contains:
+        assert s in shown, (s, shown)
+    for s in ex.absent:
+        assert s not in shown, (s, shown)
 
 
 def test_empty_question_changes_nothing(handlers: Handlers) -> None:
@@ -173,7 +196,7 @@ def test_draft_streams_a_polite_reply_and_enables_saving(handlers: Handlers) -> 
     for _, _, txt_btn, md_btn in steps[:-1]:  # nothing to save while it streams
         assert txt_btn["interactive"] is False and md_btn["interactive"] is False
     text, sources, txt_btn, md_btn = steps[-1]
-    assert text.startswith("お問い合わせいただき")
+    assert text.startswith("〇〇様\n\nお問い合わせいただき")
     assert "【出典】" in text and "kva-source" in sources
     assert txt_btn["interactive"] is True and md_btn["interactive"] is True
 

@@ -31,7 +31,7 @@ from assistant.answer.text import (
     strip_bullet,
     strip_markers,
 )
-from assistant.answer.types import Citation, Removed
+from assistant.answer.types import AnswerPart, Citation, Removed
 from assistant.embedding.base import Embedder
 from assistant.retrieval.searcher import Passage
 from assistant.text.tokenizer import Tokenizer
@@ -124,6 +124,41 @@ class GuardSession:
             return ""
         self.kept_claims += 1
         return self._emit(text, valid, claim)
+
+    def accept(self, part: AnswerPart, quote: str = "") -> AnswerPart | None:
+        """A typed claim, checked against the passages it cites and renumbered (None: dropped).
+
+        Parts built from the evidence carry the spans they copy: each must be written in a
+        cited passage and nothing but function words may be added around them. Other claims
+        (a model's sentence) get the full check."""
+        valid = [n for n in dict.fromkeys(part.citations) if n in self.sources]
+        if not valid:
+            self.removed.append(
+                Removed(part.text, "it cites no retrieved passage", kind="bad_citation")
+            )
+            return None
+        cited = [self.sources[n] for n in valid]
+        reason = (
+            self.guard.check_spans(part.text, part.spans, cited)
+            if part.spans
+            else self.guard.check(part.text, cited)
+        )
+        if reason:
+            self.removed.append(Removed(part.text, reason, kind="unsupported"))
+            return None
+        self.kept_claims += 1
+        new = []
+        for n in valid:
+            if n not in self.renumber:
+                self.renumber[n] = len(self.renumber) + 1
+                self.quotes[n] = (
+                    _line_of(self.sources[n], part.spans)
+                    or quote
+                    or self.guard.quote(part.text, self.sources[n])
+                )
+            new.append(self.renumber[n])
+        part.citations = new
+        return part
 
     def _emit(self, text: str, ns: list[int], claim: str) -> str:
         new = []
@@ -249,6 +284,22 @@ class Guard:
             return f"not close enough to the cited passage (similarity {cos:.2f})"
         return ""
 
+    def check_spans(self, text: str, spans: list[str], sources: list[_Source]) -> str:
+        """'' when every span is copied from the cited passages and the rest of ``text`` is
+        only function words (「…は、…です。」), else the reason."""
+        cited = _squash("\n".join(s.text for s in sources))
+        for span in spans:
+            if _squash(span) not in cited:
+                return f"'{span[:40]}' is not written in the cited passage"
+        residue = text
+        for span in sorted(spans, key=len, reverse=True):
+            residue = residue.replace(span, " ")
+        for m in self.tokenizer.parse(residue):
+            if m.coarse in ("助詞", "助動詞", "補助記号", "空白") or m.surface.lower() in _GLUE:
+                continue
+            return f"'{m.surface}' is added to the quoted words"
+        return ""
+
     def best_support(self, claim: str, sources: dict[int, _Source]) -> int | None:
         for n, s in sources.items():
             if not self.check(claim, [s]):
@@ -288,6 +339,23 @@ class Guard:
                 self._vec_cache[key] = vec
             best = max(best, float(np.dot(q, vec)))
         return best
+
+
+_GLUE = frozenset({"です", "ます", "は", "の", "と", ":", "：", ",", "、", "。", "・"})
+
+
+def _line_of(source: _Source, spans: list[str]) -> str:
+    """The passage line that holds the first of ``spans`` it has (the quote to highlight)."""
+    for span in spans:
+        key = _squash(span)
+        for line in source.lines:
+            if key and key in _squash(line):
+                return strip_bullet(line)
+    return ""
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", nfkc(text)).lower()
 
 
 def _join(emitted: str, unit: str) -> str:

@@ -34,6 +34,44 @@ def fence(passages: list[Passage]) -> str:
     return "\n".join(parts)
 
 
+def evidence_block(numbered: list[tuple[int, Passage, list[str]]]) -> str:
+    """The selected evidence lines, fenced as data: ``<passage n=…>`` per cited passage."""
+    parts = ["<passages>"]
+    for n, p, lines in numbered:
+        title = html.escape(p.title, quote=True)
+        section = html.escape(p.section.split(" > ")[-1] if p.section else "", quote=True)
+        body = "\n".join(html.escape(x, quote=False) for x in lines)
+        parts.append(f'<passage n="{n}" title="{title}" section="{section}">\n{body}\n</passage>')
+    parts.append("</passages>")
+    return "\n".join(parts)
+
+
+def evidence_messages(
+    question: str,
+    numbered: list[tuple[int, Passage, list[str]]],
+    lang: str,
+    mode: Mode,
+    history: list[Message] | None = None,
+) -> list[dict[str, str]]:
+    """Evidence-first prompt: the model sees only the selected lines, not whole passages."""
+    system = SYSTEM_JA.format(not_in_docs=NOT_IN_DOCS[lang])
+    if mode is Mode.draft:
+        system += "\n" + DRAFT_JA
+    msgs = [{"role": "system", "content": system}]
+    for m in (history or [])[-4:]:
+        if m.role in ("user", "assistant"):
+            msgs.append({"role": m.role, "content": m.content[:1000]})
+    label = "問い合わせ" if mode is Mode.draft else "質問"
+    msgs.append(
+        {
+            "role": "user",
+            "content": f"{evidence_block(numbered)}\n\n{label}: {question}\n\n"
+            "（最初の文で質問に直接答え、各文の末尾に資料番号 [n] を付けてください。）",
+        }
+    )
+    return msgs
+
+
 def build_messages(
     question: str,
     passages: list[Passage],

@@ -1,5 +1,7 @@
 """Support finder: which initiatives and programmes of the vision fit a business.
 
+One generator among the others: the understanding step decides that a message asks what fits
+the asker's business (in any wording); :func:`support_parts` answers it with typed parts.
 The catalogue (``corpus/support-catalogue.json``) is data derived from the corpus; each entry
 carries the exact ``quote`` it comes from, so every suggestion cites its source passage.
 Ranking is deterministic: vocabulary matches (industry, goal, size, English keywords),
@@ -12,38 +14,20 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assistant.answer.types import AnswerPart, PartKind
 from assistant.embedding.base import Embedder
+from assistant.retrieval.searcher import Passage
 from assistant.text.tokenizer import Tokenizer
 
-# A chat question that describes the asker's business and asks what fits it is answered as a
-# support request (「京都の食品メーカーです。当社が使える支援は？」, "We are a food maker; what
-# applies to us?"). A bare 「どんな支援がありますか」 has no profile to match, so it stays chat.
-_SELF_JA = r"(?:当社|弊社|私たち|わたしたち|うち|我々|私ども|自社|わが社|我が社)"
-_SELF_EN = r"\b(?:we are|we're|we run|we make|i am|i'm|i run|our (?:company|firm|business))\b"
-_FIT_JA = (
-    r"(?:使え|活用でき|利用でき|受けられ|申し込め|当てはま|該当|対象に|合う|合い|"
-    r"ふさわし|おすすめ|向いて)"
-)
-_OFFER_JA = r"(?:支援|取組み?|取り組み|事業|施策|制度|補助|プログラム)"
-_FIT_EN = (
-    r"\b(?:what|which)\b[^.?!]*\b(?:appl(?:y|ies)|fits?|suits?|support|programmes?|programs?|"
-    r"initiatives?|help)\b"
-)
-SUPPORT_REQUEST = re.compile(
-    rf"{_SELF_JA}.*(?:{_FIT_JA}.*{_OFFER_JA}|{_OFFER_JA}.*{_FIT_JA})"
-    rf"|{_SELF_EN}.*{_FIT_EN}",
-    re.IGNORECASE | re.DOTALL,
-)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-
-def looks_like_support_request(question: str) -> bool:
-    """True when a chat question describes a business and asks which support fits it."""
-    return bool(SUPPORT_REQUEST.search(question or ""))
-
+    from assistant.answer.present import Presenter
+    from assistant.answer.understand import Understanding
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "食品": ("食品", "食料", "飲料", "菓子", "酒", "food", "beverage"),
@@ -181,3 +165,53 @@ def _contains(text: str, key: str) -> bool:
     if key.isascii() and len(key) <= 3:
         return re.search(rf"(?<![a-z]){re.escape(key)}(?![a-z])", text) is not None
     return key in text
+
+
+def support_parts(
+    finder: SupportFinder,
+    u: Understanding,
+    records: Iterable[dict[str, Any]],
+    p: Presenter,
+    k: int = 5,
+) -> tuple[list[tuple[AnswerPart, str]], list[Passage]]:
+    """The support answer as typed parts (with the quote each claim relies on) and its passages.
+
+    Each suggestion quotes its catalogue entry's source line (a claim), then says why it fits
+    and what to do next (framing): the documents name no contact or procedure, so the next step
+    says where the programme is described and what to ask for."""
+    matches = finder.find(u.description, k=k)
+    recs = list(records)
+    sources: list[Passage] = []
+    out: list[tuple[AnswerPart, str]] = [(AnswerPart(PartKind.framing, p.support_lead()), "")]
+    for m in matches:
+        quote = str(m.entry.get("quote", ""))
+        rec = next((r for r in recs if quote and quote in r["text"]), None)
+        if rec is None:
+            continue
+        passage = next((s for s in sources if s.id == rec["id"]), None)
+        if passage is None:
+            passage = Passage.from_record(rec, round(m.score, 4))
+            sources.append(passage)
+        n = sources.index(passage) + 1
+        kind = str(m.entry.get("kind", ""))
+        why = str(m.entry.get("why_ja", "")) if p.lang == "ja" else ""
+        why = why.split("。")[0] if why else ""
+        where = str(m.entry.get("section", "")).split(" > ")[-1] or str(m.entry.get("name", ""))
+        out.append(
+            (
+                AnswerPart(
+                    PartKind.claim,
+                    quote.lstrip("◇・- "),
+                    [n],
+                    spans=[quote.lstrip("◇・- ")],
+                    bullet=True,
+                    newline=False,
+                ),
+                quote,
+            )
+        )
+        out.append((AnswerPart(PartKind.framing, p.support_annotation(kind, why, m.reasons)), ""))
+        out.append((AnswerPart(PartKind.framing, "　" + p.support_next_step(kind, where)), ""))
+    out.append((AnswerPart(PartKind.framing, ""), ""))
+    out.append((AnswerPart(PartKind.framing, p.support_note()), ""))
+    return out, sources

@@ -1,0 +1,702 @@
+"""Evidence for one question part, chosen from the retrieved passages and the documents' outline.
+
+- a *list* question gets the items under the best-matching heading, lead-in or table cell
+  (「4つのバリュー」 → its four ● items), or the parts of an enumeration written in one line;
+- a *definition* gets the term's own line (and the explanation right under it);
+- an *amount* gets the lines that hold a figure and are about the subject — the line itself or
+  its headings must name the subject, so another programme's budget never answers;
+- anything else gets the passages' most relevant lines.
+Contents pages are never evidence.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from assistant.answer.outline import Outline
+from assistant.answer.text import (
+    detect_lang,
+    looks_like_instruction,
+    nfkc,
+    split_sentences,
+    strip_bullet,
+)
+from assistant.answer.understand import Asks, Part, When
+from assistant.embedding.base import Embedder
+from assistant.retrieval.searcher import Passage
+from assistant.text.bilingual import default_glossary
+from assistant.text.tokenizer import Tokenizer
+from ingest.structure import Node, NodeKind
+
+_QUANTITY = re.compile(
+    r"\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|米ドル|%|％|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
+    r"約?\d[\d,.]*\s*(?:千|万|億|兆)(?:円|人|ドル)?"
+)
+_PAST_YEAR = re.compile(r"(?<!\d)(19\d{2}|20[01]\d|202[0-3])(?!\d)")
+_PAST_WORDS = re.compile(r"前回|以前|旧|改訂前|従来")
+_ARITHMETIC = re.compile(r"\d\s*[×xX*÷/+＋=＝≒]\s*|[×÷=＝≒]\s*\d")
+_YEAR_EXPR = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年")
+_TARGET_WORDS = re.compile(r"目標|めざす|目指す|見込|推計|予測|見通し|とする[。]?$|をめざ")
+_ACTUAL_WORDS = re.compile(r"現在|実績|時点|現状")
+_PAREN_TAIL = re.compile(r"^(.{2,40}?)\s*[(（][^()（）]{1,40}[)）]\s*$")
+_FIGURE_ITEM = re.compile(
+    r"^(.{4,80}?)\s*[(（]\s*(約?\d[\d,.]*\s*(?:千|万|億|兆)?\s*円)\s*[)）]\s*$"
+)
+_TIME_TERM = re.compile(r"\d+|年|年度|月|令和|平成|fy\d*|[一二三四五六七八九十]+")
+_UNIT_HINT = {
+    "予算": "円",
+    "予算額": "円",
+    "金額": "円",
+    "費用": "円",
+    "額": "円",
+    "幾ら": "円",
+    "率": "%",
+    "割合": "%",
+    "シェア": "%",
+    "%": "%",
+    "パーセント": "%",
+    "位": "位",
+    "人口": "人",
+    "何人": "人",
+    "人数": "人",
+    "入場者数": "人",
+    "来場者数": "人",
+    "参加者数": "人",
+    "何社": "社",
+    "社数": "社",
+    "企業数": "社",
+    "部数": "部",
+    "何件": "件",
+    "件数": "件",
+    "何校": "校",
+    "visitors": "人",
+    "people": "人",
+    "companies": "社",
+    "いくら": "円",
+    "budget": "円",
+    "share": "%",
+    "percent": "%",
+    "percentage": "%",
+    "rank": "位",
+    "ranking": "位",
+}
+MIN_LIST_SCORE = 0.45
+MIN_FIGURE_LINK = 0.3
+LOW_IDF = 0.35  # terms in most chunks (関西, 取組) say little about a subject
+EMB_WINDOW = 0.06
+# e5 cosine above which a line says what the question asks in other words (measured on the
+# dev cases: 出生率 for 「一人の女性が産む子どもの数」 0.865, 高齢化率 for 「お年寄りの割合」
+# 0.902; unrelated figures 0.81–0.83)
+SAME_MEANING = 0.855
+
+
+class Shape(StrEnum):
+    list = "list"
+    definition = "definition"
+    figure = "figure"
+    lines = "lines"
+    none = "none"
+
+
+@dataclass
+class Line:
+    passage: int  # 1-based index into Evidence.passages
+    text: str  # as shown: bullet marks stripped
+    node: Node | None = None
+    score: float = 0.0
+    name: str = ""  # a short name for a list item (「スケールメリット」)
+
+    @property
+    def key(self) -> str:
+        return nfkc(self.text).replace(" ", "")
+
+
+@dataclass
+class Evidence:
+    part: Part
+    passages: list[Passage]
+    shape: Shape = Shape.none
+    lines: list[Line] = field(default_factory=list)  # what to quote, in answer order
+    anchor: Line | None = None  # the lead/heading of a list, the term's line, …
+    label: str = ""  # the subject span copied from the anchor (「4つのバリュー」)
+    figure: str = ""  # the figure span of an amount (「13,043千円」)
+    figure_name: str = ""  # what the figure is of, copied (「関西スタートアップの…発信強化」)
+    figure_kind: str = ""  # copied from the heading (「予算額」)
+    relatedness: float = 0.0  # how much of the subject the best evidence names (0..1)
+    actual: bool = False  # a dated, actual figure (not a target) is among the lines
+    targets: list[Line] = field(default_factory=list)  # figures left out: targets, not actuals
+    unit_hint: str = ""  # the unit the question's cue asks for (円, %, 位)
+
+    @property
+    def found(self) -> bool:
+        return self.shape is not Shape.none and bool(self.lines)
+
+
+class EvidenceFinder:
+    def __init__(self, tokenizer: Tokenizer, embedder: Embedder, max_lines: int = 4) -> None:
+        self.tok = tokenizer
+        self.embedder = embedder
+        self.max_lines = max_lines
+        self.records: Callable[[], dict[str, dict[str, Any]]] = dict
+        self._terms: dict[str, frozenset[str]] = {}
+        self._vecs: dict[str, np.ndarray] = {}
+
+    # ---- shared ---------------------------------------------------------------------------
+    def terms(self, text: str) -> frozenset[str]:
+        t = self._terms.get(text)
+        if t is None:
+            t = frozenset(self.tok.tokenize(text))
+            if len(self._terms) > 20_000:
+                self._terms.clear()
+            self._terms[text] = t
+        return t
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vecs]
+        if missing:
+            for t, v in zip(missing, self.embedder.embed_passages(missing), strict=True):
+                self._vecs[t] = v
+            if len(self._vecs) > 20_000:
+                keep = {t: self._vecs[t] for t in texts}
+                self._vecs = keep
+        return np.stack([self._vecs[t] for t in texts]) if texts else np.zeros((0, 1))
+
+    def warm(self, texts: list[str]) -> None:
+        lines = [strip_bullet(x) for t in texts for x in split_sentences(t)]
+        lines = [x for x in dict.fromkeys(lines) if x]
+        for i in range(0, len(lines), 4):  # small steps: a question never waits long
+            self.vectors(lines[i : i + 4])
+
+    def weights(self, part: Part, idf: dict[str, float]) -> dict[str, float]:
+        """The subject's terms with their IDF; ubiquitous ones count little."""
+        if part.lang == "en":
+            # one group per English word: its Japanese alternatives count once (budget → 予算)
+            words = " ".join([part.inherited, part.phrase or part.text])
+            groups: dict[str, float] = {}
+            for g in default_glossary().groups(words):
+                # each Japanese alternative must be written whole (域内総生産, not its 生産)
+                alts = set()
+                for ja in g:
+                    forms = [m.normalized.lower() for m in self.tok.parse(ja) if m.content]
+                    # "the three challenges": the count is ours, not a word of a heading
+                    if forms and not re.fullmatch(r"[\d一二三四五六七八九十]+つ?|つ", ja):
+                        alts.add(" ".join(forms))
+                weight = max((min(idf.get(t, 0.0) for t in a.split()) for a in alts), default=0.0)
+                if alts and weight > 0:
+                    key = "|".join(sorted(alts))
+                    groups[key] = max(groups.get(key, 0.0), weight)
+            if part.inherited and detect_lang(part.inherited) == "ja":
+                # "What is its budget?" after a Japanese question: its subject is Japanese
+                for t in self.tok.tokenize(part.inherited):
+                    if idf.get(t, 0.0) > 0:
+                        groups[t] = idf[t]
+            strong_groups = {k: v for k, v in groups.items() if v >= LOW_IDF}
+            return strong_groups or groups
+        else:
+            terms = set(part.subject)
+            for t in list(terms):
+                terms |= set(self.tok.tokenize(t))
+        w = {t: idf.get(t, 0.0) for t in terms if t.strip()}
+        w = {t: v for t, v in w.items() if v > 0}
+        strong = {t: v for t, v in w.items() if v >= LOW_IDF}
+        return strong or w
+
+    def match(self, weights: dict[str, float], terms: frozenset[str]) -> float:
+        """Share of the subject's weight that ``terms`` name (a key "a|b" is named by a or b)."""
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        return sum(v for t, v in weights.items() if _named(t, terms)) / total
+
+    # ---- entry point ------------------------------------------------------------------------
+    def find(
+        self,
+        part: Part,
+        passages: list[Passage],
+        outline: Outline,
+        idf: dict[str, float],
+        query_vector: np.ndarray | None = None,
+    ) -> Evidence:
+        ev = Evidence(part, list(passages))
+        if not passages:
+            return ev
+        w = self.weights(part, idf)
+        ev.relatedness = max(
+            (self.match(w, self.terms(f"{p.section}\n{p.text}")) for p in passages), default=0.0
+        )
+        if part.asks is Asks.list and self._list(ev, outline, w):
+            return ev
+        if part.asks is Asks.definition and self._definition(ev, outline, w):
+            return ev
+        if part.asks in (Asks.amount, Asks.how_many) and self._figure(ev, outline, w, query_vector):
+            return ev
+        self._lines(ev, outline, w, query_vector)
+        return ev
+
+    # ---- lists ------------------------------------------------------------------------------
+    def _list(self, ev: Evidence, outline: Outline, w: dict[str, float]) -> bool:
+        best: tuple[float, Line, list[Line]] | None = None
+        count = _stated_count(ev.part.text)
+        for rank, node, pi in self._nodes(ev, outline):
+            for anchor in (node, *outline.ancestors(node)):
+                for label_text, above_text, members in self._lists_of(anchor, outline):
+                    if len(members) < 2:
+                        continue
+                    own = self.match(w, self.terms(label_text))
+                    above = self.match(w, self.terms(above_text))
+                    score = own + 0.4 * above + 0.08 / (1 + rank)
+                    if count and len(members) == count:
+                        score += 0.3  # 「4つのバリュー」 with four members
+                    if best is None or score > best[0] + 1e-9:
+                        lines = [
+                            Line(self._home(ev, m, pi), strip_bullet(m.text), m, name=_name(m.text))
+                            for m in members
+                        ]
+                        best = (score, Line(pi, strip_bullet(label_text), anchor), lines)
+        if best is None or best[0] < MIN_LIST_SCORE:
+            return False
+        _, head, items = best
+        ev.shape = Shape.list
+        ev.anchor = head
+        ev.lines = _unique(items)
+        ev.label = _label(head.text, ev.part.text)
+        return True
+
+    def _lists_of(self, anchor: Node, outline: Outline) -> list[tuple[str, str, list[Node]]]:
+        """(label, the headings above it, members) of the lists a node can anchor."""
+        out: list[tuple[str, str, list[Node]]] = []
+        above = " ".join(a.text for a in outline.ancestors(anchor)[:3])
+        if anchor.kind is NodeKind.row and outline.row_header(anchor) is None:
+            return self._columns(anchor, outline)
+        if anchor.kind is NodeKind.row:
+            header = outline.row_header(anchor)
+            paras = outline.members(anchor)
+            by_cell: dict[int, list[Node]] = {}
+            for m in paras:
+                by_cell.setdefault(int(m.extra.get("cell", 0)), []).append(m)
+            cells = list(anchor.cells)
+            heads = list(header.cells) if header else []
+            for ci, members in by_cell.items():
+                others = " ".join(c for j, c in enumerate(cells[:2]) if j != ci)
+                head = heads[min(ci, len(heads) - 1)] if heads else ""
+                out.append((f"{others} {head}", above, members))
+            return out
+        if anchor.kind in (NodeKind.heading, NodeKind.lead, NodeKind.item):
+            members = outline.members(anchor)
+            if members:
+                out.append((anchor.text, above, members))
+        parts = _enumeration(anchor.text) if anchor.kind in (NodeKind.text, NodeKind.lead) else []
+        if len(parts) >= 3:
+            prev = _previous_sibling(anchor, outline)
+            label = prev.text if prev is not None else ""
+            fake = [
+                Node(
+                    id=f"{anchor.id}.{i}",
+                    doc_id=anchor.doc_id,
+                    kind=NodeKind.item,
+                    text=t,
+                    parent=anchor.id,
+                    line=anchor.line,
+                    chunk_id=anchor.chunk_id,
+                )
+                for i, t in enumerate(parts)
+            ]
+            out.append((label, above, fake))
+        return out
+
+    def _columns(self, header: Node, outline: Outline) -> list[tuple[str, str, list[Node]]]:
+        """A table's header row anchors one list per column: that cell of every body row."""
+        parent = outline.get(header.parent)
+        if parent is None:
+            return []
+        rows = [k for k in outline.kids(parent) if k.kind is NodeKind.row and k.id != header.id]
+        out = []
+        for ci, head in enumerate(header.cells):
+            members = []
+            for r in rows:
+                if ci < len(r.cells) and re.search(r"\w", r.cells[ci]) and r.cells[ci] != "×":
+                    members.append(
+                        Node(
+                            id=f"{r.id}.c{ci}",
+                            doc_id=r.doc_id,
+                            kind=NodeKind.item,
+                            text=r.cells[ci],
+                            parent=r.id,
+                            line=r.line,
+                            chunk_id=r.chunk_id,
+                        )
+                    )
+            if len(members) >= 2:
+                out.append((head, parent.text, members))
+        return out
+
+    # ---- definitions --------------------------------------------------------------------------
+    def _definition(self, ev: Evidence, outline: Outline, w: dict[str, float]) -> bool:
+        term = nfkc(ev.part.term or ev.part.phrase).strip("「」『』 ")
+        if len(term) < 2:
+            return False
+        squashed = term.replace(" ", "").lower()
+        best: tuple[float, Node, int] | None = None
+        seen: set[str] = set()
+        for rank, node, pi in self._nodes(ev, outline):
+            for n in (node, *outline.kids(node)):
+                if n.id in seen or n.kind is NodeKind.contents:
+                    continue
+                seen.add(n.id)
+                text = strip_bullet(nfkc(n.text)).replace(" ", "").lower()
+                if squashed not in text:
+                    continue
+                if text.startswith(squashed) or f"「{squashed}」とは" in text:
+                    score = 2.0
+                elif re.search(rf"[(（]{re.escape(squashed)}[)）]", text):
+                    score = 1.5  # 「…方針転換(第二創業)」: the line explains its own gloss
+                else:
+                    score = 1.0
+                score += 0.1 / (1 + rank) - 0.002 * len(text) / 10
+                if best is None or score > best[0]:
+                    best = (score, n, pi)
+        if best is None:
+            return False
+        _, node, pi = best
+        lines = [Line(self._home(ev, node, pi), strip_bullet(node.text), node)]
+        desc = outline.first_text(node) if node.kind in (NodeKind.heading, NodeKind.item) else None
+        if desc is not None and desc.kind is not NodeKind.heading:
+            lines.append(Line(self._home(ev, desc, pi), strip_bullet(desc.text), desc))
+        ev.shape = Shape.definition
+        ev.anchor = lines[0]
+        ev.lines = lines
+        ev.label = term
+        return True
+
+    # ---- figures ------------------------------------------------------------------------------
+    def _figure(
+        self, ev: Evidence, outline: Outline, w: dict[str, float], qvec: np.ndarray | None
+    ) -> bool:
+        part = ev.part
+        hint = next((_UNIT_HINT[c] for c in _cue_words(part) if c in _UNIT_HINT), "")
+        w = {t: v for t, v in w.items() if not _TIME_TERM.fullmatch(t)} or w
+        units = self._units(ev, part, w)
+        cands: list[tuple[Node, int, int, list[Node], list[str]]] = []
+        for rank, node, pi in self._nodes(ev, outline):
+            if node.kind in (NodeKind.contents, NodeKind.document, NodeKind.row):
+                continue
+            text = nfkc(node.text)
+            quantities = _QUANTITY.findall(text)
+            if quantities:
+                cands.append((node, pi, rank, outline.ancestors(node), quantities))
+        close, cosines = self._closeness([nfkc(c[0].text) for c in cands], qvec)
+        scored: list[tuple[float, Line, bool]] = []
+        for (node, pi, rank, ancestors, quantities), near, cos in zip(
+            cands, close, cosines, strict=True
+        ):
+            text = nfkc(node.text)
+            own = self.match(w, self.terms(text))
+            heads = " ".join(a.text for a in ancestors[:3])
+            above = self.match(w, self.terms(heads))
+            link = max(own, min(1.0, own + 0.6 * above))
+            if units:
+                # the line or its own heading must name the subject as written: another
+                # programme's budget does not answer 「6次産業化の予算」
+                near_head = nfkc(ancestors[0].text) if ancestors else ""
+                if not any(u in text or u in near_head for u in units):
+                    continue
+            elif link < MIN_FIGURE_LINK and cos < SAME_MEANING:
+                continue  # a paraphrase: only a line that means the same may answer
+            if hint and not any(hint in q for q in quantities):
+                continue  # 「補助率は？」 is not answered by a budget in 円
+            actual = _is_actual(text)
+            dated = bool(part.years) and _dated(nfkc(f"{text} {heads}"), part.years)
+            if part.when is not When.now and part.years and part.when is not When.target:
+                actual = dated and not _TARGET_WORDS.search(text)  # 「2023年の関西のGRP」
+            if part.when is When.past:
+                actual = bool(_PAST_WORDS.search(f"{text} {heads}"))  # 「前回の目標」
+            score = link + 0.25 * near + (0.3 if dated else 0.0) + 0.1 / (1 + rank)
+            scored.append((score, Line(pi, strip_bullet(node.text), node), actual))
+        ev.unit_hint = hint
+        if part.when in (When.now, When.past) or (part.years and part.when is not When.target):
+            ev.targets = [s[1] for s in sorted(scored, key=lambda s: -s[0]) if not s[2]][:2]
+            scored = [s for s in scored if s[2]]
+        if not scored:
+            return False
+        scored.sort(key=lambda s: -s[0])
+        top = scored[0][0]
+        chosen = [s for s in scored if s[0] >= top - 0.15][: self.max_lines]
+        ev.shape = Shape.figure
+        ev.lines = _unique([c[1] for c in chosen])
+        for ln in list(
+            ev.lines
+        ):  # 「・生産年齢人口…」 → its 「- 約7,406人(2020) → 約5,978万人(2040)」
+            for kid in outline.kids(ln.node) if ln.node else []:
+                if kid.kind is NodeKind.item and _QUANTITY.search(nfkc(kid.text)):
+                    ev.lines.append(
+                        Line(self._home(ev, kid, ln.passage), strip_bullet(kid.text), kid)
+                    )
+        ev.lines = _unique(ev.lines)[: self.max_lines]
+        ev.actual = any(c[2] for c in chosen)
+        first = ev.lines[0]
+        m = _FIGURE_ITEM.match(nfkc(first.text))
+        if m:
+            ev.figure_name, ev.figure = m.group(1).strip().lstrip("◇"), m.group(2).strip()
+            parent = outline.get(first.node.parent) if first.node else None
+            if parent is not None and "予算額" in parent.text and hint == "円":
+                ev.figure_kind = "予算額"
+        return True
+
+    def _units(self, ev: Evidence, part: Part, w: dict[str, float]) -> list[str]:
+        """The subject's units (「6次産業化」, 「スタートアップ」) that the retrieved passages
+        write: a figure must sit on a line that names one of them. None when the documents use
+        other words (a paraphrase), then closeness of meaning decides."""
+        text = nfkc("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
+        top = max(w.values(), default=0.0)
+        out = []
+        for u in part.compounds:
+            u = nfkc(u)
+            if _TIME_TERM.fullmatch(u) or u not in text:
+                continue
+            weight = max((w.get(t, 0.0) for t in self.terms(u)), default=0.0)
+            if weight >= 0.5 * top:
+                out.append(u)
+        return out
+
+    def _closeness(
+        self, texts: list[str], qvec: np.ndarray | None
+    ) -> tuple[list[float], list[float]]:
+        """Per text: closeness to the question relative to the nearest one (0..1), and the
+        cosine itself."""
+        if qvec is None or not texts:
+            return [0.0] * len(texts), [0.0] * len(texts)
+        sims = self.vectors(texts) @ qvec
+        hi = float(sims.max())
+        rel = [min(1.0, max(0.0, (float(x) - (hi - EMB_WINDOW)) / EMB_WINDOW)) for x in sims]
+        return rel, [float(x) for x in sims]
+
+    # ---- lines ------------------------------------------------------------------------------
+    def _lines(
+        self, ev: Evidence, outline: Outline, w: dict[str, float], qvec: np.ndarray | None
+    ) -> None:
+        cands: list[Line] = []
+        lex: list[float] = []
+        for _rank, node, pi in self._nodes(ev, outline, with_text=True):
+            if node.kind in (NodeKind.contents, NodeKind.document, NodeKind.row):
+                continue
+            for sent in split_sentences(node.text):
+                text = strip_bullet(sent)
+                if len(text) < 4 or looks_like_instruction(text):
+                    continue
+                heading = " ".join(a.text for a in outline.ancestors(node)[:2])
+                score = self.match(w, self.terms(text)) + 0.25 * self.match(w, self.terms(heading))
+                if ev.part.asks is Asks.how and _ARITHMETIC.search(nfkc(text)):
+                    score += 0.4  # 「どうやって出した数字？」: the line that computes it
+                if ev.part.asks is Asks.date and _YEAR_EXPR.search(nfkc(text)):
+                    score += 0.3  # 「何年度での実現？」: a line with a year
+                cands.append(Line(pi, text, node, score, name=self._named_by(node, outline)))
+                lex.append(score)
+        if not cands:
+            return
+        if qvec is not None:
+            sims = self.vectors([c.text for c in cands]) @ qvec
+            hi = float(sims.max())
+            for c, sim in zip(cands, sims, strict=True):
+                close = min(1.0, max(0.0, (float(sim) - (hi - EMB_WINDOW)) / EMB_WINDOW))
+                c.score = 0.55 * c.score + 0.45 * close
+        for c in cands:
+            c.score += 0.1 * ev.passages[c.passage - 1].score / math.sqrt(c.passage)
+        top_lex = max(lex)
+        if top_lex > 0:
+            cands = [c for c, x in zip(cands, lex, strict=True) if x >= 0.25 * top_lex] or cands
+        cands.sort(key=lambda c: -c.score)
+        best = cands[0].score
+        chosen = _unique([c for c in cands if c.score >= 0.6 * best])[: self.max_lines]
+        chosen.sort(key=lambda c: (ev.passages[c.passage - 1].doc_id, c.node.line if c.node else 0))
+        ev.shape = Shape.lines
+        ev.lines = chosen
+
+    def _named_by(self, node: Node, outline: Outline) -> str:
+        """The short heading a description sits under (● スケールメリット(…) → its text), so
+        「何と呼ばれている？」 gets the name with the explanation."""
+        parent = outline.get(node.parent)
+        if (
+            parent is not None
+            and parent.kind in (NodeKind.heading, NodeKind.item)
+            and node.kind is NodeKind.text
+            and parent.level >= 4
+            and len(strip_bullet(parent.text)) <= 30
+        ):
+            return strip_bullet(parent.text)
+        return ""
+
+    def _home(self, ev: Evidence, node: Node, fallback: int) -> int:
+        """The passage (1-based) that holds ``node``: a list's members may sit in chunks the
+        search did not return (each ● value has its own chunk); those are added."""
+        for i, p in enumerate(ev.passages, start=1):
+            if p.id == node.chunk_id:
+                return i
+        rec = self.records().get(node.chunk_id) if node.chunk_id else None
+        if rec is None:
+            return fallback
+        ev.passages.append(Passage.from_record(rec, 0.0))
+        return len(ev.passages)
+
+    # ---- nodes of the retrieved passages ---------------------------------------------------------
+    def _nodes(
+        self, ev: Evidence, outline: Outline, with_text: bool = False
+    ) -> list[tuple[int, Node, int]]:
+        """(rank, node, passage number) for the outline nodes of every retrieved passage; a
+        passage without an outline gives one pseudo-node per line."""
+        out: list[tuple[int, Node, int]] = []
+        for rank, p in enumerate(ev.passages):
+            held = outline.in_chunk(p.id)
+            if not held:
+                for i, line in enumerate(p.text.splitlines()):
+                    if line.strip():
+                        out.append((rank, _pseudo(p, i, line), rank + 1))
+                continue
+            for n in held:
+                if (
+                    n.kind is NodeKind.heading and not with_text
+                ) or n.kind is not NodeKind.document:
+                    out.append((rank, n, rank + 1))
+        return out
+
+
+def _named(key: str, terms: frozenset[str]) -> bool:
+    """A weight key is a term, or alternatives "a b|c" (all of a and b, or c)."""
+    if key in terms:
+        return True
+    if "|" not in key and " " not in key:
+        return False
+    return any(all(t in terms for t in alt.split()) for alt in key.split("|"))
+
+
+def _pseudo(p: Passage, i: int, line: str) -> Node:
+    return Node(
+        id=f"{p.id}:{i}",
+        doc_id=p.doc_id,
+        kind=NodeKind.item if strip_bullet(line) != line.strip() else NodeKind.text,
+        text=line.strip(),
+        parent=None,
+        line=int(p.position.get("line_start") or 0) + i,
+        chunk_id=p.id,
+    )
+
+
+_EN_COUNT = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_KANJI_COUNT = {"二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _stated_count(text: str) -> int:
+    """How many items the question says the list has (「4つの」, "the three …"), or 0."""
+    t = nfkc(text)
+    m = re.search(r"(\d+|[二三四五六七八九十])\s*(?:つ|個|種類|点)", t)
+    if m:
+        g = m.group(1)
+        return int(g) if g.isdigit() else _KANJI_COUNT[g]
+    for w in re.findall(r"[a-z]+", t.lower()):
+        if w in _EN_COUNT:
+            return _EN_COUNT[w]
+    return 0
+
+
+def _previous_sibling(node: Node, outline: Outline) -> Node | None:
+    parent = outline.get(node.parent)
+    if parent is None:
+        return None
+    kids = outline.kids(parent)
+    for a, b in itertools.pairwise(kids):
+        if b.id == node.id:
+            return a
+    return None
+
+
+def _enumeration(text: str) -> list[str]:
+    """「AI、IoT、ビッグデータ、…」: the items of a list written in one line (short, no verb)."""
+    t = strip_bullet(nfkc(text))
+    if "。" in t or len(t) > 400:
+        return []
+    parts = [x.strip() for x in re.split(r"[、,]", t) if x.strip()]
+    if len(parts) < 3 or any(len(x) > 20 for x in parts):
+        return []
+    return parts
+
+
+def _name(text: str) -> str:
+    """A list item's short name: the text before a closing gloss (「スケールメリット(規模の…)」)."""
+    t = strip_bullet(nfkc(text))
+    m = _PAREN_TAIL.match(t)
+    return (m.group(1) if m else t).strip()
+
+
+def _label(anchor: str, question: str) -> str:
+    """What a list is called, copied from its anchor: a short heading whole (「2つの将来像」), or
+    the counted phrase the question shares with a long one (「4つのバリュー」); else nothing."""
+    core = strip_bullet(nfkc(anchor)).strip("【】[]()（） ")
+    if 2 <= len(core) <= 20 and "|" not in core:
+        return core
+    span = _common_span(anchor, question)
+    return span if re.search(r"\d+つの|[一二三四五六七八九十]つの", span) else ""
+
+
+def _common_span(anchor: str, question: str) -> str:
+    """The longest stretch of the anchor that the question also writes (「4つのバリュー」)."""
+    a, q = nfkc(anchor), nfkc(question)
+    best = ""
+    for i in range(len(a)):
+        for j in range(i + len(best) + 1, min(len(a), i + 40) + 1):
+            if a[i:j] in q:
+                best = a[i:j]
+            else:
+                break
+    best = best.strip("、。「」()の は")
+    return best if len(best) >= 2 else ""
+
+
+def _unique(lines: list[Line]) -> list[Line]:
+    seen: set[str] = set()
+    out = []
+    for ln in lines:
+        if ln.key in seen:
+            continue
+        seen.add(ln.key)
+        out.append(ln)
+    return out
+
+
+def _dated(text: str, years: list[str]) -> bool:
+    """The text names one of ``years`` (2023, or its era form 令和5年)."""
+    for y in years:
+        if not y.isdigit():
+            continue
+        era = int(y) - 2018
+        if y in text or (era > 0 and re.search(rf"令和\s*{era}\s*年", text)):
+            return True
+    return False
+
+
+def _is_actual(text: str) -> bool:
+    """A figure dated in the past (「29.0%(2022)」) or called current, not a target."""
+    if _TARGET_WORDS.search(text):
+        return bool(_ACTUAL_WORDS.search(text))
+    return bool(_PAST_YEAR.search(text) or _ACTUAL_WORDS.search(text))
+
+
+def _cue_words(part: Part) -> list[str]:
+    text = nfkc(part.text).lower()
+    return [w for w in _UNIT_HINT if w in text]

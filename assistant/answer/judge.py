@@ -1,0 +1,272 @@
+"""Does the evidence answer the part? Decided per part, by meaning, without any model.
+
+A part is not covered when
+- its subject is a name the documents never use (九州, 首都圏) — the asker's own name and
+  company were removed by the understanding step and never count;
+- it names a period the documents never mention (令和6年度);
+- it asks for today's value of a figure the documents give only as a target;
+- it asks for a figure (a budget, a share) and no line about its subject holds one;
+- its whole content is something the documents lack (a deadline, a phone number, a procedure);
+- a yes/no question's topic is not in the documents, or nothing relevant was found.
+Needs the documents lack in an otherwise answered part (「…と予算、それから申請の締切」) are
+reported one by one, so the answer can say what is covered and what is not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.answer.evidence import Evidence, EvidenceFinder, Shape
+from assistant.answer.rules import RuleSet
+from assistant.answer.text import nfkc
+from assistant.answer.understand import Asks, Part, When
+from assistant.retrieval.searcher import Passage
+from assistant.text.tokenizer import Tokenizer
+
+# Regions outside the vision and places inside it (the vision covers all of Kansai).
+OTHER_REGIONS = frozenset(
+    [
+        "首都圏",
+        "中部",
+        "中部圏",
+        "東北",
+        "九州",
+        "北陸",
+        "四国",
+        "中国地方",
+        "東海",
+        "関東",
+        "北海道",
+        "沖縄",
+        "東京",
+        "名古屋",
+        "福岡",
+        "札幌",
+        "仙台",
+        "広島",
+        "横浜",
+    ]
+)
+OTHER_REGIONS_EN = frozenset(
+    [
+        "kyushu",
+        "tokyo",
+        "hokkaido",
+        "tohoku",
+        "chubu",
+        "shikoku",
+        "okinawa",
+        "nagoya",
+        "fukuoka",
+        "kanto",
+        "aichi",
+        "sapporo",
+        "sendai",
+        "hiroshima",
+        "yokohama",
+    ]
+)
+IN_SCOPE = frozenset(
+    [
+        "関西",
+        "近畿",
+        "京都",
+        "大阪",
+        "兵庫",
+        "奈良",
+        "和歌山",
+        "滋賀",
+        "鳥取",
+        "徳島",
+        "福井",
+        "三重",
+        "神戸",
+        "堺",
+        "京都府",
+        "大阪府",
+        "兵庫県",
+        "奈良県",
+        "和歌山県",
+        "滋賀県",
+        "鳥取県",
+        "徳島県",
+        "福井県",
+        "三重県",
+        "京都市",
+        "大阪市",
+        "堺市",
+        "神戸市",
+        "夢洲",
+        "日本",
+        "令和",
+        "平成",
+    ]
+)
+MIN_YESNO = 0.6
+YESNO_DENSE = 0.86  # e5 cosine of a passage that clearly speaks of it (a paraphrased topic)
+MIN_RELATED = 0.34
+
+
+@dataclass
+class Coverage:
+    covered: bool
+    reason: str = ""  # unknown | period | current_value | amount | need | yesno | far | nothing
+    topic: str = ""  # what is not covered, as the presenter names it (「九州」, 「締切・期限」)
+    missing: list[str] = field(default_factory=list)  # needs the documents lack (rule names)
+    related: list[Passage] = field(default_factory=list)  # nearest passages that are related
+
+
+class Judge:
+    def __init__(
+        self, tokenizer: Tokenizer, rules: RuleSet, finder: EvidenceFinder, min_dense: float
+    ) -> None:
+        self.tok = tokenizer
+        self.rules = rules
+        self.finder = finder
+        self.min_dense = min_dense
+
+    def judge(
+        self,
+        ev: Evidence,
+        vocabulary: set[str],
+        corpus_years: set[str],
+        idf: dict[str, float],
+    ) -> Coverage:
+        part = ev.part
+        related = self.related(ev, idf)
+        unknown = self.unknown(part, vocabulary)
+        if unknown:
+            return Coverage(False, "unknown", "、".join(unknown), related=related)
+        years = [y for y in part.years if y not in corpus_years]
+        if years:
+            return Coverage(
+                False, "period", "、".join(_era(y, part.lang) for y in years), related=related
+            )
+        if not ev.passages:
+            return Coverage(False, "nothing")
+        missing = self.missing_needs(part, ev.passages)
+        best_dense = max((p.dense or 0.0) for p in ev.passages)
+        if best_dense and best_dense < self.min_dense and ev.relatedness < 0.5:
+            return Coverage(False, "far", f"{best_dense:.2f}", missing, related=related)
+        value_of = "past_value" if part.when is When.past else "current_value"
+        if (
+            part.when in (When.now, When.past)
+            and part.asks in (Asks.amount, Asks.how_many)
+            and not ev.actual
+        ):
+            near = related or [ev.passages[t.passage - 1] for t in ev.targets]
+            return Coverage(False, value_of, part.phrase, missing, related=_dedupe(near))
+        if (
+            part.asks in (Asks.amount, Asks.how_many)
+            and ev.shape is not Shape.figure
+            and ev.targets
+        ):
+            # 「2023年の関西のGRP」: the documents hold only a target for it
+            near = related or [ev.passages[t.passage - 1] for t in ev.targets]
+            return Coverage(False, value_of, part.phrase, missing, related=_dedupe(near))
+        if (
+            part.asks in (Asks.amount, Asks.how_many)
+            and ev.shape is not Shape.figure
+            and ev.unit_hint
+        ):
+            return Coverage(
+                False, "amount", part.phrase or part.inherited, missing, related=related
+            )
+        if part.asks is Asks.yesno and not (
+            ev.relatedness >= MIN_YESNO or (ev.relatedness >= 0.3 and best_dense >= YESNO_DENSE)
+        ):
+            return Coverage(False, "yesno", part.phrase, missing, related=related)
+        if (
+            part.asks in (Asks.date, Asks.where, Asks.who, Asks.how_many)
+            and part.lang == "ja"
+            and ev.relatedness < MIN_RELATED
+            and part.compounds
+            and not any(c in _text(ev.passages) for c in part.compounds)
+        ):
+            # 「確定版はいつ公表？」: what it asks about is not in the documents at all
+            return Coverage(False, "unknown", part.compounds[0], missing, related=related)
+        if part.asks is Asks.amount and set(missing) & {"subsidy_rate", "cost"}:
+            # 「補助金の上限額はいくら？」: the amount asked for is the very thing not given
+            return Coverage(False, "need", "", missing, related=related)
+        if missing and set(missing) == set(part.needs) and not _answers_itself(part, ev):
+            return Coverage(False, "need", "", missing, related=related)
+        if not ev.found:
+            return Coverage(False, "nothing", part.phrase, missing, related=related)
+        if part.subject and ev.relatedness == 0.0 and self._all_unknown(part, vocabulary):
+            return Coverage(False, "unknown", part.phrase, missing, related=[])
+        return Coverage(True, missing=missing)
+
+    # ---- signals --------------------------------------------------------------------------------
+    def unknown(self, part: Part, vocabulary: set[str]) -> list[str]:
+        """Names in the subject that no document uses (another region, another plan)."""
+        if part.lang == "en":
+            return [w for w in re.findall(r"[A-Za-z]+", part.text) if w.lower() in OTHER_REGIONS_EN]
+        out = []
+        for name in part.names:
+            if name in IN_SCOPE or name in OTHER_REGIONS:
+                if name in OTHER_REGIONS:
+                    out.append(name)
+                continue
+            terms = [t for t in self.tok.tokenize(name) if t.strip()]
+            if terms and not all(t in vocabulary for t in terms):
+                out.append(name)
+        for t in part.subject:
+            if t in OTHER_REGIONS and t not in out:
+                out.append(t)
+        return out
+
+    def missing_needs(self, part: Part, passages: list[Passage]) -> list[str]:
+        text = nfkc("\n".join(f"{p.section}\n{p.text}" for p in passages))
+        out = []
+        for name in part.needs:
+            rule = self.rules.needs[name]
+            if rule.evidence is not None and not rule.evidence.search(text):
+                out.append(name)
+        return out
+
+    def related(self, ev: Evidence, idf: dict[str, float]) -> list[Passage]:
+        """Passages that name the subject (none rather than unrelated ones)."""
+        w = self.finder.weights(ev.part, idf)
+        if not w:
+            return []
+        out = []
+        for p in ev.passages:
+            if self.finder.match(w, self.finder.terms(f"{p.section}\n{p.text}")) >= MIN_RELATED:
+                out.append(p)
+        return out[:3]
+
+    def _all_unknown(self, part: Part, vocabulary: set[str]) -> bool:
+        if part.lang != "ja":
+            return False
+        terms = [t for t in part.subject if t not in part.soft and len(t) > 1]
+        return bool(terms) and not any(t in vocabulary for t in terms)
+
+
+def _answers_itself(part: Part, ev: Evidence) -> bool:
+    """A part whose own shape is answered even though its needs are not (「…の予算と、申請の
+    締切」 keeps its budget; 「局長は誰？」 has nothing left once the person is missing)."""
+    return (
+        part.asks in (Asks.list, Asks.definition) and ev.shape in (Shape.list, Shape.definition)
+    ) or (part.asks in (Asks.amount, Asks.how_many) and ev.shape is Shape.figure)
+
+
+def _text(ps: list[Passage]) -> str:
+    return nfkc("\n".join(f"{p.section}\n{p.text}" for p in ps))
+
+
+def _era(year: str, lang: str) -> str:
+    y = int(year) if year.isdigit() else 0
+    if lang == "ja" and y >= 2019:
+        return f"令和{y - 2018}年度"
+    return year
+
+
+def _dedupe(ps: list[Passage]) -> list[Passage]:
+    seen: set[str] = set()
+    out = []
+    for p in ps:
+        if p.id not in seen:
+            seen.add(p.id)
+            out.append(p)
+    return out[:3]

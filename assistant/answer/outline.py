@@ -1,0 +1,82 @@
+"""The documents' outlines as the answer engine reads them (from the index's chunk records).
+
+Each chunk record carries the outline nodes it holds (``blocks``, see :mod:`ingest.structure`);
+together they are every document's tree: headings, leads with their list, items, table rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ingest.structure import Node, NodeKind
+
+LISTABLE = (NodeKind.item, NodeKind.heading)
+
+
+class Outline:
+    def __init__(self, records: Iterable[dict[str, Any]]) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.children: dict[str, list[str]] = {}
+        self.by_chunk: dict[str, list[Node]] = {}
+        for rec in records:
+            held = [Node.from_json(b) for b in rec.get("blocks") or []]
+            self.by_chunk[rec["id"]] = held
+            for n in held:
+                self.nodes[n.id] = n
+        ordered = sorted(self.nodes.values(), key=_order)
+        for n in ordered:
+            if n.parent is not None:
+                self.children.setdefault(n.parent, []).append(n.id)
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes)
+
+    def get(self, node_id: str | None) -> Node | None:
+        return self.nodes.get(node_id) if node_id else None
+
+    def kids(self, node: Node) -> list[Node]:
+        return [self.nodes[i] for i in self.children.get(node.id, [])]
+
+    def ancestors(self, node: Node) -> list[Node]:
+        """Nearest first, without the document root."""
+        out = []
+        cur = self.get(node.parent)
+        while cur is not None and cur.kind is not NodeKind.document:
+            out.append(cur)
+            cur = self.get(cur.parent)
+        return out
+
+    def members(self, node: Node) -> list[Node]:
+        """The list a node introduces: a lead's items, a heading's items and sub-headings, a
+        table row's cell paragraphs, an item's sub-items."""
+        if node.kind is NodeKind.lead:
+            ids = node.extra.get("items") or []
+            return [self.nodes[i] for i in ids if i in self.nodes]
+        kids = [k for k in self.kids(node) if k.kind in LISTABLE or k.kind is NodeKind.lead]
+        if node.kind is NodeKind.row:
+            return [k for k in self.kids(node) if k.kind is NodeKind.item]
+        return [k for k in kids if k.kind in LISTABLE]
+
+    def first_text(self, node: Node) -> Node | None:
+        """The description right under a heading or item (● シナジー → its explanation)."""
+        for k in self.kids(node):
+            if k.kind in (NodeKind.text, NodeKind.lead, NodeKind.item):
+                return k
+        return None
+
+    def in_chunk(self, chunk_id: str) -> list[Node]:
+        return self.by_chunk.get(chunk_id, [])
+
+    def row_header(self, row: Node) -> Node | None:
+        """The header row of a table row: the row just before the first body row."""
+        parent = self.get(row.parent)
+        if parent is None:
+            return None
+        rows = [k for k in self.kids(parent) if k.kind is NodeKind.row]
+        return rows[0] if rows and rows[0].id != row.id else None
+
+
+def _order(n: Node) -> tuple[str, int]:
+    doc, _, num = n.id.rpartition("#n")
+    return (doc, int(num) if num.isdigit() else 0)

@@ -1,0 +1,1387 @@
+"""Question understanding: what a message asks, part by part, and who is asking.
+
+From Sudachi's analysis (parts of speech, normalized forms) and the rule table
+(``rules/questions.toml``), never from the wording of one eval case:
+
+- each sentence is *social* (greetings, pleasantries, closings, a staff member's instruction for
+  a draft), the *asker* introducing themselves (名前, 会社, 役職, signature lines), a *profile*
+  of the asker's business, a *question* (or request), or *context*;
+- question sentences are split into parts at coordinating conjunctions (「…と予算、それから申請
+  の締切を教えて」 → two parts), each with what it asks (list, definition, amount, …), what it
+  needs that the documents may lack (a deadline, a phone number, …), whether it asks for today's
+  value or a target, and its subject: the content words it is about, without the asker's own
+  name or company, question words and cue words;
+- a part without a subject of its own (「その予算は？」) takes the subject of the part, sentence
+  or turn before it;
+- a message with nothing but social words is chit-chat (greeting, thanks, bye, test, identity).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from assistant.answer.rules import RuleSet, norm_forms, rules_for
+from assistant.answer.types import Message, Mode
+from assistant.text.tokenizer import Morpheme, Tokenizer
+
+_JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*|[。！？!?]+")
+_EN_SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)")
+_LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)、．]|[(（]\d{1,2}[)）]|[①-⑳]|[-・*●■◆]|Q\d*[.:：]?)\s*")
+_YEAR = re.compile(
+    r"(令和|平成)\s*(\d{1,2}|元)\s*年度?|(?<!\d)((?:19|20)\d{2})\s*年度?|\bFY\s?(20\d{2})\b", re.I
+)
+DOCUMENT_YEAR = 2023  # the vision is dated 2023-11: earlier years are history, later ones targets
+
+# words that say nothing about what a question is about
+QUESTION_WORDS = frozenset(
+    [
+        "何",
+        "なに",
+        "何か",
+        "何れ",
+        "どれ",
+        "どこ",
+        "何処",
+        "いつ",
+        "何時",
+        "どう",
+        "如何",
+        "どの",
+        "どんな",
+        "どのような",
+        "どういう",
+        "どういった",
+        "誰",
+        "なぜ",
+        "何故",
+        "幾ら",
+        "幾つ",
+        "教える",
+        "知る",
+        "下さる",
+        "頂く",
+        "願う",
+        "欲しい",
+        "書く",
+        "記載",
+        "資料",
+        "ビジョン",
+        "文書",
+        "ドキュメント",
+        "有る",
+        "在る",
+        "居る",
+        "為る",
+        "成る",
+        "出来る",
+        "思う",
+        "考える",
+        "言う",
+        "内容",
+        "具体",
+        "具体的",
+        "詳細",
+        "概要",
+        "特に",
+        "件",
+        "こと",
+        "事",
+        "もの",
+        "物",
+        "方",
+        "点",
+        "等",
+        "他",
+        "場合",
+        "ところ",
+        "所",
+        "わけ",
+        "訳",
+        "辺り",
+        "あたり",
+        "感じ",
+        "意味",
+        "全体",
+        "全部",
+        "全て",
+        "一覧",
+        "それぞれ",
+        "其々",
+        "其れ",
+        "其の",
+        "此れ",
+        "此の",
+        "彼の",
+        "彼れ",
+        "其処",
+        "其方",
+        "此方",
+        "そう",
+        "こう",
+        "ああ",
+        "同じ",
+        "上記",
+        "前述",
+        "下記",
+        "以下",
+        "くらい",
+        "位",
+        "ほど",
+        "程",
+        "など",
+        "等々",
+        "ざっくり",
+        "大体",
+        "およそ",
+        "約",
+        "主",
+        "主な",
+        "例",
+        "関西広域産業ビジョン",
+        "本",
+        "今回",
+        "改訂",
+        "改訂版",
+        "改定",
+        "記事",
+        "紹介",
+        "使う",
+        "分かる",
+        "解る",
+        "示す",
+        "記す",
+        "載る",
+        "触れる",
+        "含む",
+        "取り上げる",
+        "扱う",
+        "出る",
+        "出て来る",
+        "挙げる",
+        "上げる",
+        "列挙",
+        "種類",
+        "項目",
+        "中身",
+        "リスト",
+        "場所",
+        "方法",
+        "仕方",
+        "できる",
+        "見る",
+        "調べる",
+        "確認",
+        "ご",
+        "御",
+        "お",
+        "説明",
+        "整理",
+        "要点",
+        "ポイント",
+        "伺う",
+        "聞く",
+        "尋ねる",
+        "質問",
+        "回答",
+        "答える",
+        "返答",
+        "説明",
+        "伝える",
+        "OK",
+        "ok",
+        "大丈夫",
+        "けど",
+        "でも",
+        "あと",
+        "また",
+        "更に",
+        "さらに",
+        "加えて",
+        "併せて",
+        "それから",
+        "其れから",
+        "それと",
+        "其れと",
+        "次",
+        "一つ",
+        "二つ",
+        "つく",
+        "付く",
+        "対する",
+        "関する",
+        "因る",
+        "よる",
+        "於く",
+        "おける",
+        "係る",
+        "合わせる",
+        "併せる",
+        "無い",
+        "ない",
+        "要点",
+        "教示",
+        "貰う",
+        "もらう",
+        "呉れる",
+        "くれる",
+        "良い",
+        "よい",
+        "いい",
+        "知れる",
+        "分かる",
+        "教え",
+        "思える",
+        "見える",
+        "頂ける",
+        "出す",
+        "決める",
+        "為さる",
+        "なさる",
+        "出来",
+        "できる",
+        "参加",
+        "場合",
+    ]
+)
+ANAPHORA = frozenset(
+    [
+        "其れ",
+        "其の",
+        "此れ",
+        "此の",
+        "彼の",
+        "彼れ",
+        "そう",
+        "こう",
+        "そうした",
+        "こうした",
+        "当該",
+        "同",
+        "上記",
+        "前述",
+        "同じ",
+        "其処",
+        "其方",
+    ]
+)
+EN_ANAPHORA = frozenset(
+    [
+        "it",
+        "its",
+        "it's",
+        "that",
+        "this",
+        "those",
+        "these",
+        "they",
+        "them",
+        "their",
+        "there",
+        "same",
+    ]
+)
+EN_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "it",
+        "its",
+        "our",
+        "us",
+        "me",
+        "my",
+        "your",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "please",
+        "tell",
+        "me",
+        "about",
+        "any",
+        "some",
+        "all",
+        "list",
+        "give",
+        "show",
+        "describe",
+        "explain",
+        "with",
+        "by",
+        "from",
+        "as",
+        "at",
+        "into",
+        "than",
+        "then",
+        "so",
+        "such",
+        "also",
+        "more",
+        "most",
+        "much",
+        "many",
+        "very",
+        "say",
+        "says",
+        "said",
+        "document",
+        "documents",
+        "vision",
+        "kansai's",
+        "written",
+        "mention",
+        "mentioned",
+        "does",
+        "doesn't",
+        "isn't",
+        "are",
+        "know",
+        "want",
+        "like",
+        "get",
+        "have",
+        "has",
+        "had",
+        "let",
+        "see",
+        "find",
+        "something",
+        "anything",
+        "thing",
+        "things",
+        "kind",
+        "kinds",
+    ]
+)
+
+
+class Asks(StrEnum):
+    why = "why"
+    list = "list"
+    definition = "definition"
+    amount = "amount"
+    how_many = "count"
+    date = "date"
+    who = "who"
+    where = "where"
+    how = "how"
+    yesno = "yesno"
+    support = "support"
+    other = "other"
+
+
+class When(StrEnum):
+    any = "any"
+    now = "now"  # today's / the actual value
+    past = "past"  # an earlier version or period (前回の目標)
+    target = "target"  # a target or projection
+
+
+class Role(StrEnum):
+    social = "social"
+    asker = "asker"  # the asker's name, company, title, signature
+    profile = "profile"  # the asker's business (当社は京都で佃煮を製造しております)
+    question = "question"
+    context = "context"
+
+
+# the order in which answer shapes win when a part has several cues
+_ASKS_ORDER = (
+    Asks.support,
+    Asks.why,
+    Asks.definition,
+    Asks.list,
+    Asks.how,
+    Asks.how_many,
+    Asks.amount,
+    Asks.date,
+    Asks.who,
+    Asks.where,
+    Asks.yesno,
+)
+
+
+@dataclass
+class Sentence:
+    text: str
+    morphs: list[Morpheme]
+    role: Role
+
+
+@dataclass
+class Part:
+    """One question of a message."""
+
+    text: str
+    lang: str
+    asks: Asks = Asks.other
+    cues: set[str] = field(default_factory=set)  # every answer-shape rule that matched
+    needs: list[str] = field(default_factory=list)  # needs rules (deadline, contact, …)
+    when: When = When.any
+    years: list[str] = field(default_factory=list)  # 令和5, 2040 …
+    subject: list[str] = field(default_factory=list)  # normalized content terms
+    phrase: str = ""  # the subject as written, for framing
+    names: list[str] = field(default_factory=list)  # proper nouns of the subject (surface)
+    term: str = ""  # the term a definition question asks about
+    anaphoric: bool = False
+    inherited: str = ""  # the subject phrase taken from before (a follow-up)
+    sentence: int = 0  # which sentence of the message it comes from
+    soft: set[str] = field(default_factory=set)  # subject words that are only a time cue (目標)
+    compounds: list[str] = field(default_factory=list)  # the subject's words as written (6次産業化)
+
+    @property
+    def query(self) -> str:
+        """What is searched for this part."""
+        return f"{self.inherited} {self.text}".strip() if self.inherited else self.text
+
+
+@dataclass
+class Asker:
+    names: list[str] = field(default_factory=list)  # people (佐藤, Laura Becker)
+    organisations: list[str] = field(default_factory=list)  # 株式会社山田製作所
+    profile: list[str] = field(default_factory=list)  # what they say about their business
+
+    @property
+    def words(self) -> set[str]:
+        return {w for w in (*self.names, *self.organisations) if w}
+
+
+@dataclass
+class Understanding:
+    question: str
+    lang: str
+    mode: Mode
+    parts: list[Part]
+    sentences: list[Sentence]
+    asker: Asker
+    chitchat: str | None = None  # greeting | thanks | bye | test | identity
+    wants_support: bool = False
+
+    @property
+    def context(self) -> list[str]:
+        return [s.text for s in self.sentences if s.role in (Role.context, Role.profile)]
+
+    @property
+    def query(self) -> str:
+        """One search text for the whole message (every part)."""
+        return " ".join(p.query for p in self.parts) or self.question
+
+    @property
+    def description(self) -> str:
+        """The business description for the support finder: profile, context and questions,
+        without names and pleasantries."""
+        keep = [s.text for s in self.sentences if s.role in (Role.profile, Role.context)]
+        keep += [p.text for p in self.parts]
+        return " ".join(dict.fromkeys(keep)) or self.question
+
+
+def detect_lang(text: str) -> str:
+    return "ja" if _JA_CHARS.search(text or "") else "en"
+
+
+class Understander:
+    """Builds an :class:`Understanding` of a message (and its conversation)."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tok = tokenizer
+        self.rules: RuleSet = rules_for(tokenizer)
+        self._profile_seen = False
+        self._vocabulary: set[str] | None = None
+
+    # ---- public -------------------------------------------------------------------------------
+    def understand(
+        self,
+        question: str,
+        history: list[Message] | None = None,
+        mode: Mode = Mode.chat,
+        vocabulary: set[str] | None = None,
+    ) -> Understanding:
+        """``vocabulary`` (the index's terms) lets a part whose words the documents never use
+        (「庁内説明資料に使いたいので」) join the part before it instead of standing alone."""
+        text = unicodedata.normalize("NFKC", question).strip()
+        lang = detect_lang(text)
+        sentences = self._sentences(text, lang)
+        asker = self._asker(sentences, lang)
+        self._profile_seen = any(s.role is Role.profile for s in sentences)
+        self._vocabulary = vocabulary
+        if self._identity_question(text, lang):
+            return Understanding(question.strip(), lang, mode, [], sentences, asker, "identity")
+        parts: list[Part] = []
+        for si, s in enumerate(sentences):
+            if s.role is Role.question:
+                for p in self._parts(s, lang, asker):
+                    p.sentence = si
+                    parts.append(p)
+        parts = _merge(parts, vocabulary)
+        if not parts:
+            rest = [s for s in sentences if s.role in (Role.context, Role.profile)]
+            if rest and (mode is not Mode.chat or any(s.role is Role.context for s in rest)):
+                joined = Sentence(
+                    " ".join(s.text for s in rest),
+                    [m for s in rest for m in s.morphs],
+                    Role.context,
+                )
+                parts = self._parts(joined, lang, asker)
+                for p in parts:
+                    p.sentence = len(sentences)
+        chit = None if parts else self._chitchat(text, lang)
+        self._carry_over(parts, sentences, history or [])
+        wants_support = mode is Mode.support or any(p.asks is Asks.support for p in parts)
+        return Understanding(
+            question=question.strip(),
+            lang=lang,
+            mode=mode,
+            parts=parts,
+            sentences=sentences,
+            asker=asker,
+            chitchat=chit,
+            wants_support=wants_support,
+        )
+
+    # ---- sentences -----------------------------------------------------------------------------
+    def _sentences(self, text: str, lang: str) -> list[Sentence]:
+        out: list[Sentence] = []
+        splitter = _SENTENCE if lang == "ja" else _EN_SENTENCE
+        lines = text.splitlines()
+        for li, line in enumerate(lines):
+            line = _LIST_MARK.sub("", line).strip()
+            if not line or set(line) <= set("-=_*~ 　"):
+                continue
+            for m in splitter.finditer(line):
+                st = m.group().strip()
+                if not st or not any(c.isalnum() for c in st):
+                    continue
+                morphs = self.tok.parse(st)
+                out.append(Sentence(st, morphs, self._role(st, morphs, lang, li, len(lines))))
+        return out
+
+    def _role(self, text: str, morphs: list[Morpheme], lang: str, line: int, n_lines: int) -> Role:
+        if self._social(text, morphs, lang):
+            return Role.social
+        if self._is_asker(text, morphs, lang):
+            return Role.asker
+        if self._is_question(text, morphs, lang):
+            return Role.question
+        if self._is_profile(text, morphs, lang):
+            return Role.profile
+        if lang == "ja" and n_lines > 2 and line == n_lines - 1 and not _has_predicate(morphs):
+            return Role.asker  # a last line without a predicate: a signature
+        return Role.context
+
+    def _social(self, text: str, morphs: list[Morpheme], lang: str) -> bool:
+        r = self.rules
+        if lang == "en":
+            words = _en_words(text)
+            rest = _strip_en(text.lower(), r.social.en)
+            return bool(words) and all(w in EN_STOP for w in _en_words(rest))
+        if re.search(r"(御中|様|殿|各位)\s*[:：]?$", text) and len(text) <= 60:
+            return True  # an addressee line: 「関西広域連合 広域産業振興局 御中」
+        content = [m for m in morphs if m.content and m.normalized not in ANAPHORA]
+        if not content:
+            return True
+        spans = r.social.match_ja(norm_forms(morphs))
+        covered = {i for a, b in spans for i in range(a, b)}
+        norms = norm_forms(morphs)
+        idx = 0
+        for m in morphs:
+            if m.coarse in ("補助記号", "空白"):
+                continue
+            n = m.normalized.lower()
+            if m.content and idx not in covered and n not in r.social_words and n not in ANAPHORA:
+                return False
+            idx += 1
+        return len(norms) > 0
+
+    def _is_asker(self, text: str, morphs: list[Morpheme], lang: str) -> bool:
+        """「株式会社山田製作所の佐藤です」「経済紙記者の森です」, "My name is …"."""
+        if lang == "en":
+            low = text.lower()
+            return bool(
+                re.match(r"(my name is|i am|i'm|this is)\s+[a-z]", low)
+                and not _en_question(text)
+                and len(text) < 160
+            ) or bool(re.fullmatch(r"[A-Z][\w.\-]+(?:\s+[A-Z][\w.\-]+){0,4}", text.strip()))
+        if self._is_question(text, morphs, lang):
+            return False
+        last = [m for m in morphs if m.coarse not in ("補助記号",)]
+        if not last:
+            return False
+        # ends with です / と申します / といいます / でございます after a name or a role
+        ends = "".join(m.surface for m in last[-3:])
+        copular = bool(
+            re.search(
+                r"(です|申します|申す|と言います|といいます|でございます|と言う|という)$", ends
+            )
+        )
+        has_name = any(m.is_("名詞", "固有名詞", "人名") for m in morphs)
+        has_org = any(o.lower() in text.lower() for o in self.rules.organisation)
+        has_role = any(m.normalized in self.rules.role_words for m in morphs)
+        if copular and (has_name or has_org or has_role) and len(text) <= 80:
+            return not self._is_profile(text, morphs, lang) or has_name
+        # a signature line: a name / company / department with no predicate
+        return (has_name or has_org) and not _has_predicate(morphs) and len(text) <= 60
+
+    def _is_profile(self, text: str, morphs: list[Morpheme], lang: str) -> bool:
+        r = self.rules
+        if lang == "en":
+            words = set(_en_words(text))
+            return bool(words & {"we", "our", "we're"}) and not _en_question(text)
+        norms = {m.normalized for m in morphs}
+        return bool(norms & r.self_ja or norms & r.business_words) and not self._is_question(
+            text, morphs, lang
+        )
+
+    def _is_question(self, text: str, morphs: list[Morpheme], lang: str) -> bool:
+        if lang == "en":
+            return _en_question(text)
+        if text.rstrip().endswith(("?", "？")):
+            return True
+        norms = [m.normalized for m in morphs]
+        if any(m.is_("助詞", "終助詞") and m.surface in ("か", "かな", "かしら") for m in morphs):
+            return True
+        if any(n in _WH for n in norms):
+            return True
+        # requests: 教えて(ください), お願いします after a noun, 知りたい, ほしい, ご教示
+        joined = "".join(m.surface for m in morphs)
+        return bool(
+            re.search(
+                r"教えて|教え下さい|知りたい|ほしい|欲しい|ご教示|お願いします|お願いいたします|お願い致します|"
+                r"いただけ|頂け|下さい|ください|伺いたい|聞きたい|確認したい|挙げて|示して|出して",
+                joined,
+            )
+        ) and any(
+            m.content
+            and m.normalized not in self.rules.social_words
+            and m.normalized not in QUESTION_WORDS
+            for m in morphs
+        )
+
+    # ---- the asker ----------------------------------------------------------------------------
+    def _asker(self, sentences: list[Sentence], lang: str) -> Asker:
+        asker = Asker()
+        for s in sentences:
+            if s.role is Role.profile:
+                asker.profile.append(s.text)
+            if lang == "en":
+                for m in re.finditer(
+                    r"(?i:my name is|i am|i'm|this is)\s+((?:[A-Z][\w\-]+\s*){1,3})", s.text
+                ):
+                    asker.names.append(m.group(1).strip())
+                for m in re.finditer(
+                    r"\bfrom\s+((?:[A-Z][\w&\-]*\s*){1,4}(?:GmbH|Inc\.?|Ltd\.?|LLC|Corp\.?|Co\.?)?)",
+                    s.text,
+                ):
+                    asker.organisations.append(m.group(1).strip())
+                continue
+            if s.role not in (Role.asker, Role.profile, Role.question, Role.social):
+                continue
+            called = self._called(s) if s.role is Role.asker else ""
+            if called:
+                asker.names.append(called)
+            ms = s.morphs
+            for i, mo in enumerate(ms):
+                nxt = ms[i + 1] if i + 1 < len(ms) else None
+                inside_org = (
+                    nxt is not None
+                    and nxt.coarse == "名詞"
+                    and not nxt.is_("名詞", "固有名詞", "人名")
+                )
+                if mo.is_("名詞", "固有名詞", "人名") and not inside_org:
+                    asker.names.append(mo.surface)  # タナカ of タナカ精機 is the company's
+            asker.organisations.extend(self._organisations(s))
+        asker.names = list(dict.fromkeys(asker.names))
+        asker.organisations = list(dict.fromkeys(asker.organisations))
+        return asker
+
+    def _called(self, s: Sentence) -> str:
+        """The name in 「…の森です」「鈴木と申します」: the nouns right before the copula."""
+        ms = [m for m in s.morphs if m.coarse not in ("補助記号", "空白")]
+        end = len(ms)
+        while end and (
+            ms[end - 1].coarse in ("助動詞", "助詞")
+            or ms[end - 1].normalized in ("申す", "言う", "御座る", "致す", "居る")
+        ):
+            end -= 1
+        start = end
+        while start and ms[start - 1].coarse == "名詞" and not ms[start - 1].is_("名詞", "数詞"):
+            start -= 1
+        name = "".join(m.surface for m in ms[start:end])
+        if not name or ms[start:end][-1].normalized in self.rules.role_words or len(name) > 8:
+            return ""
+        return name
+
+    def _organisations(self, s: Sentence) -> list[str]:
+        """Noun runs that carry a company word (株式会社山田製作所, 京阪テック(株))."""
+        out = []
+        run: list[Morpheme] = []
+
+        def flush() -> None:
+            text = "".join(m.surface for m in run)
+            if any(o.lower() in text.lower() for o in self.rules.organisation):
+                out.append(text)
+            run.clear()
+
+        for m in s.morphs:
+            if (
+                m.coarse in ("名詞", "接頭辞", "接尾辞")
+                or m.surface in ("(", ")", "株", "有", "・")
+                or (m.coarse == "補助記号" and m.surface in ("(", ")"))
+            ):
+                run.append(m)
+            else:
+                flush()
+        flush()
+        return out
+
+    # ---- parts --------------------------------------------------------------------------------
+    def _parts(self, s: Sentence, lang: str, asker: Asker) -> list[Part]:
+        pieces = self._split(s) if lang == "ja" else [s]
+        parts = [self._part(p, lang, asker) for p in pieces]
+        return [p for p in parts if p.subject or p.needs or p.asks is not Asks.other or p.anaphoric]
+
+    def _split(self, s: Sentence) -> list[Sentence]:
+        """At a conjunction after a comma (「、それから」「、また」), or 「と、」 between two asks."""
+        cuts = [0]
+        ms = s.morphs
+        for i, m in enumerate(ms):
+            if i == 0:
+                continue
+            prev = ms[i - 1]
+            if m.coarse == "接続詞" and prev.surface in ("、", ","):
+                cuts.append(i)
+            elif m.surface == "、" and prev.surface == "と" and self._cue_on_both_sides(ms, i):
+                cuts.append(i + 1)
+        cuts.append(len(ms))
+        out = []
+        for a, b in itertools.pairwise(cuts):
+            piece = ms[a:b]
+            if any(m.content for m in piece):
+                out.append(Sentence("".join(m.surface for m in piece).strip("、, "), piece, s.role))
+        return out or [s]
+
+    def _cue_on_both_sides(self, ms: list[Morpheme], i: int) -> bool:
+        """「…ブランドと、令和5年度の予算額を」: the right side asks something of its own."""
+        left, right = ms[:i], ms[i + 1 :]
+        return self._has_cue(right) and any(m.coarse == "名詞" for m in left)
+
+    def _has_cue(self, ms: list[Morpheme]) -> bool:
+        norms = norm_forms(ms)
+        rules = [*self.rules.asks.values(), *self.rules.needs.values()]
+        return any(r.cues.match_ja(norms) for r in rules)
+
+    def _part(self, s: Sentence, lang: str, asker: Asker) -> Part:
+        part = Part(text=s.text, lang=lang)
+        r = self.rules
+        norms = norm_forms(s.morphs)
+        cue_idx: set[int] = set()
+        for name, rule in r.asks.items():
+            spans = rule.cues.match_ja(norms) if lang == "ja" else []
+            if spans or (lang == "en" and rule.cues.match_en(s.text)):
+                part.cues.add("amount" if name == "figure" else name)
+                if not rule.subject:
+                    cue_idx.update(i for a, b in spans for i in range(a, b))
+        for name, rule in r.needs.items():
+            spans = rule.cues.match_ja(norms) if lang == "ja" else []
+            if spans or (lang == "en" and rule.cues.match_en(s.text)):
+                part.needs.append(name)
+                cue_idx.update(i for a, b in spans for i in range(a, b))
+        for name, rule in r.when.items():
+            spans = rule.cues.match_ja(norms) if lang == "ja" else []
+            if spans or (lang == "en" and rule.cues.match_en(s.text)):
+                if name in ("now", "past"):
+                    part.when = When.now if name == "now" else When.past
+                    cue_idx.update(i for a, b in spans for i in range(a, b))
+                elif part.when is When.any:
+                    part.when = When.target
+                if name not in ("now", "past"):
+                    part.soft.update(norms[i] for a, b in spans for i in range(a, b))
+        part.years = _years(s.text)
+        if part.when is When.any and any(int(y) > DOCUMENT_YEAR for y in part.years if y.isdigit()):
+            part.when = When.target  # a year after the document's own: a target or projection
+        part.asks = self._asks(part, s)
+        if lang == "ja":
+            self._subject_ja(part, s, cue_idx, asker)
+        else:
+            self._subject_en(part, s, asker)
+        if part.when in (When.now, When.past) and part.asks not in (Asks.amount, Asks.how_many):
+            part.when = When.any  # 「今、どんな取組みがある？」 is not a question for a figure
+        return part
+
+    def _asks(self, part: Part, s: Sentence) -> Asks:
+        cues = set(part.cues)
+        if part.lang == "ja" and self._support_request(s):
+            cues.add("support")  # 「弊社は…。相談に乗っていただける事業はありますか」
+        if _counted(s, part.lang):
+            cues.add("list")  # 「4つのバリュー」, "the three Kansai Challenges": a list
+        wh = any(m.normalized in _WH for m in s.morphs) or (
+            part.lang == "en"
+            and bool(re.match(r"\s*(what|which|who|when|where|how|why)\b", s.text.lower()))
+        )
+        if Asks.yesno in cues and (wh or cues - {Asks.yesno, Asks.list}):
+            cues.discard(Asks.yesno)
+        if Asks.support in cues and not self._support_request(s):
+            cues.discard(Asks.support)
+        if Asks.definition in cues and len(cues) > 1 and not self._definition_form(s):
+            cues.discard(Asks.definition)
+        for a in _ASKS_ORDER:
+            if a in cues:
+                if (
+                    a is Asks.list
+                    and (Asks.amount in cues or Asks.how_many in cues)
+                    and not self._plural(s)
+                ):
+                    continue
+                return a
+        if part.lang == "en" and re.match(
+            r"\s*(what is|what's|what are)\s+(an?\s+|the\s+)?[\w\-\" ]{1,40}\??\s*$", s.text.lower()
+        ):
+            return Asks.definition
+        if part.lang == "ja" and self._definition_form(s):
+            return Asks.definition
+        return Asks.other
+
+    def _plural(self, s: Sentence) -> bool:
+        """「それぞれの予算」「全部の予算」, "list all … programmes": a list of figures."""
+        if detect_lang(s.text) == "en":
+            words = _en_words(s.text)
+            return bool({"all", "each", "list", "which"} & set(words)) and any(
+                w.endswith("s") and len(w) > 4 for w in words
+            )
+        return any(m.normalized in ("全部", "全て", "其々", "一覧", "各") for m in s.morphs)
+
+    def _definition_form(self, s: Sentence) -> bool:
+        ms = s.morphs
+        for i, m in enumerate(ms):
+            nxt = ms[i + 1] if i + 1 < len(ms) else None
+            if (
+                m.surface in ("とは", "って")
+                and nxt is not None
+                and nxt.normalized in ("何", "なに", "どういう", "?")
+            ):
+                return True
+            if m.surface == "と" and nxt is not None and nxt.surface == "は":
+                return True
+        return False
+
+    def _support_request(self, s: Sentence) -> bool:
+        """A support question asks what programmes fit: offer words (支援, 事業, 制度 …) and a fit
+        (使える, 合う, 該当 …), a self reference, or a business described in the message."""
+        r = self.rules
+        if s.morphs and detect_lang(s.text) == "en":
+            # "What applies to us?": a support cue, and the asker speaks of themselves
+            return r.asks["support"].cues.match_en(s.text) and (
+                bool(set(_en_words(s.text)) & r.self_en) or self._profile_seen
+            )
+        norms = {m.normalized for m in s.morphs}
+        if not norms & _OFFER:
+            return False
+        # 「どんな支援が使えますか」 describes no business: there is nothing to match
+        return bool(norms & r.self_ja or self._profile_seen)
+
+    def _subject_ja(self, part: Part, s: Sentence, cue_idx: set[int], asker: Asker) -> None:
+        r = self.rules
+        words = asker.words
+        keep: list[bool] = []
+        idx = 0
+        ms = s.morphs
+        for mi, m in enumerate(ms):
+            if m.coarse in ("補助記号", "空白"):
+                keep.append(False)
+                continue
+            n = m.normalized.lower()
+            nxt = ms[mi + 1] if mi + 1 < len(ms) else None
+            prev = ms[mi - 1] if mi else None
+            conj = m.surface == "それ" and nxt is not None and nxt.surface in ("から", "と", "に")
+            conj = conj and (prev is None or prev.surface in ("、", "。", ","))
+            own = n in r.self_ja or (
+                prev is not None
+                and prev.surface == "の"
+                and mi >= 2
+                and ms[mi - 2].normalized in r.self_ja
+            )
+            if conj or own:
+                keep.append(False)
+                idx += 1
+                continue
+            ok = (
+                m.content
+                and idx not in cue_idx
+                and n not in QUESTION_WORDS
+                and n not in r.social_words
+                and m.surface not in words
+                and not any(m.surface in w for w in words if len(m.surface) >= 2)
+                and not m.is_("名詞", "固有名詞", "人名")
+                and n not in ANAPHORA
+            ) or (m.coarse == "名詞" and m.is_("名詞", "数詞") and idx not in cue_idx)
+            if n in ANAPHORA or m.surface in (
+                "それ",
+                "その",
+                "これ",
+                "この",
+                "そうした",
+                "こうした",
+                "そちら",
+                "同じ",
+            ):
+                part.anaphoric = True
+            keep.append(bool(ok))
+            idx += 1
+        part.subject = [
+            m.normalized.lower()
+            for m, k in zip(s.morphs, keep, strict=True)
+            if k and m.coarse != "助詞"
+        ]
+        part.subject = [t for t in part.subject if t.strip()]
+        part.names = [
+            m.surface
+            for m, k in zip(s.morphs, keep, strict=True)
+            if k and m.is_("名詞", "固有名詞") and len(m.surface) >= 2
+        ]
+        part.phrase = _phrase(s.morphs, keep)
+        part.compounds = _compounds(s.morphs, keep)
+        if part.asks is Asks.definition:
+            part.term = _definition_term(s.morphs) or part.phrase
+
+    def _subject_en(self, part: Part, s: Sentence, asker: Asker) -> None:
+        text = s.text
+        for w in sorted(asker.words, key=len, reverse=True):
+            text = text.replace(w, " ")
+        words = [w for w in _en_words(text) if w not in EN_STOP]
+        part.anaphoric = any(w in EN_ANAPHORA for w in _en_words(s.text))
+        part.subject = words
+        part.phrase = " ".join(words[:6])
+        if part.asks is Asks.definition:
+            m = re.search(
+                r"(?:what is|what's|what are|what does|meaning of|define)\s+(?:an?\s+|the\s+)?([\w\-\" ]{1,40}?)(?:\s+mean|\?|$)",
+                text.lower(),
+            )
+            part.term = m.group(1).strip(' "') if m else part.phrase
+
+    # ---- follow-ups -------------------------------------------------------------------------
+    def _carry_over(
+        self, parts: list[Part], sentences: list[Sentence], history: list[Message]
+    ) -> None:
+        """A part with no subject of its own takes the one before it: earlier part, the context
+        sentences of the same message, or the previous turn (its question, and the names the
+        assistant's answer quoted 「…」)."""
+        previous: Part | None = None
+        for p in parts:
+            own = _specific(p) and self._known(p)
+            if own and not p.anaphoric:
+                previous = p
+                continue
+            if previous is not None:
+                self._inherit(p, previous.phrase or previous.text, previous)
+            else:
+                before = [
+                    s
+                    for s in sentences[: p.sentence]
+                    if s.role in (Role.context, Role.profile) and any(m.content for m in s.morphs)
+                ]
+                if before:
+                    self._inherit(p, before[-1].text, None)
+                else:
+                    topic, prev_part, quoted = self._history_topic(history)
+                    if topic:
+                        self._inherit(p, topic, prev_part, quoted)
+            previous = p
+
+    def _inherit(
+        self, p: Part, source: str, src: Part | None, quoted: list[str] | None = None
+    ) -> None:
+        p.inherited = " ".join([*(quoted or []), source]).strip()
+        terms = list(src.subject) if src is not None else self._terms(source)
+        for q in quoted or []:
+            terms += self._terms(q)
+        p.subject = p.subject + [t for t in dict.fromkeys(terms) if t not in p.subject]
+        units = list(src.compounds) if src is not None else self._units(source)
+        for q in quoted or []:
+            units += self._units(q)
+        p.compounds += [c for c in dict.fromkeys(units) if c not in p.compounds]
+        if src is not None and not p.years and src.years:
+            p.years = list(src.years)
+
+    def _known(self, p: Part) -> bool:
+        v = self._vocabulary
+        return v is None or p.lang != "ja" or any(t in v for t in p.subject if t not in p.soft)
+
+    def _units(self, text: str) -> list[str]:
+        if detect_lang(text) != "ja":
+            return []
+        ms = self.tok.parse(text)
+        keep = [
+            m.content
+            and m.normalized.lower() not in QUESTION_WORDS
+            and m.normalized not in ANAPHORA
+            for m in ms
+        ]
+        return _compounds(ms, keep)
+
+    def _history_topic(self, history: list[Message]) -> tuple[str, Part | None, list[str]]:
+        """The subject of the last user turn that had one, and what the answer after it quoted."""
+        quoted: list[str] = []
+        for i in range(len(history) - 1, -1, -1):
+            m = history[i]
+            if m.role == "assistant" and not quoted:
+                quoted = [q for q in re.findall(r"「([^「」]{2,60})」", m.content)][:3]
+                continue
+            if m.role != "user" or not m.content.strip():
+                continue
+            u = self.understand(m.content, vocabulary=self._vocabulary)
+            for part in reversed(u.parts):
+                if _specific(part) and not part.anaphoric:
+                    return part.phrase or part.text, part, quoted
+                if part.inherited:
+                    return part.inherited, part, quoted
+            if u.parts:  # 「数値目標は何ですか？」: no specific word, the question itself
+                return u.parts[-1].text, u.parts[-1], quoted
+        return "", None, quoted
+
+    def _terms(self, text: str) -> list[str]:
+        if detect_lang(text) == "en":
+            return [w for w in _en_words(text) if w not in EN_STOP]
+        return [
+            m.normalized.lower()
+            for m in self.tok.parse(text)
+            if m.content
+            and m.normalized.lower() not in QUESTION_WORDS
+            and m.normalized not in ANAPHORA
+        ]
+
+    # ---- chit-chat -----------------------------------------------------------------------------
+    def _identity_question(self, text: str, lang: str) -> bool:
+        """「あなたは誰？」, "are you a bot?": about the assistant, not the documents."""
+        if len(text) > 60:
+            return False
+        rule = self.rules.chitchat["identity"]
+        if rule.cues.match_en(text):
+            return True
+        return lang == "ja" and bool(
+            re.search(
+                r"(あなた|君|きみ)(は|って).{0,12}(誰|だれ|何|なに|ロボット|ボット|AI|人間)", text
+            )
+        )
+
+    def _chitchat(self, text: str, lang: str) -> str:
+        morphs = self.tok.parse(text)
+        for name in ("identity", "thanks", "bye", "test", "greeting"):
+            rule = self.rules.chitchat[name]
+            if rule.cues.match_en(text) or (
+                lang == "ja" and rule.cues.match_ja(norm_forms(morphs))
+            ):
+                return name
+        return "greeting"
+
+
+_WH = frozenset(
+    [
+        "何",
+        "なに",
+        "どれ",
+        "どこ",
+        "何処",
+        "いつ",
+        "どう",
+        "如何",
+        "どの",
+        "どんな",
+        "どのような",
+        "どういう",
+        "どういった",
+        "誰",
+        "なぜ",
+        "何故",
+        "幾ら",
+        "幾つ",
+        "どちら",
+        "どなた",
+    ]
+)
+
+
+_COUNTERS = frozenset(["つ", "個", "種類", "点", "項目", "分野", "本", "柱", "項"])
+_EN_NUMBERS = frozenset(
+    [
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+        "8",
+        "9",
+        "10",
+    ]
+)
+
+
+def _counted(s: Sentence, lang: str) -> bool:
+    """A counted noun: 「4つのバリュー」「2つの将来像」, "the three Kansai Challenges"."""
+    if lang == "en":
+        words = _en_words(s.text)
+        return any(
+            w in _EN_NUMBERS and any(x.endswith("s") for x in words[i + 1 : i + 4])
+            for i, w in enumerate(words)
+        )
+    ms = s.morphs
+    return any(
+        m.is_("名詞", "数詞") and i + 1 < len(ms) and ms[i + 1].surface in _COUNTERS
+        for i, m in enumerate(ms)
+    ) or any(m.coarse == "名詞" and re.fullmatch(r"\d+つ", m.surface) for m in ms)
+
+
+def _has_predicate(morphs: list[Morpheme]) -> bool:
+    return any(m.coarse in ("動詞", "形容詞", "助動詞") for m in morphs)
+
+
+def _en_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9][a-z0-9\-']*", text.lower())
+
+
+def _strip_en(text: str, patterns: tuple[re.Pattern[str], ...]) -> str:
+    for p in patterns:
+        text = p.sub(" ", text)
+    return text
+
+
+def _en_question(text: str) -> bool:
+    t = text.strip().lower()
+    return t.endswith("?") or bool(
+        re.match(
+            r"(what|which|who|whom|whose|when|where|why|how|is|are|does|do|did|can|could|would|will|"
+            r"should|tell|please|list|give|show|describe|explain|name|i'd like|i would like|i want)\b",
+            t,
+        )
+    )
+
+
+def _years(text: str) -> list[str]:
+    """Years a question names, as western years where possible (令和5 → 2023)."""
+    out = []
+    for m in _YEAR.finditer(text):
+        if m.group(1):
+            n = 1 if m.group(2) == "元" else int(m.group(2))
+            out.append(str((2018 if m.group(1) == "令和" else 1988) + n))
+        else:
+            out.append(m.group(3) or m.group(4))
+    return out
+
+
+def _phrase(morphs: list[Morpheme], keep: list[bool]) -> str:
+    """The longest run of subject words, with の・ and numbers allowed inside (「関西スタートアップの
+    ポテンシャルの発信強化」, 「4つのバリュー」)."""
+    best: list[Morpheme] = []
+    run: list[Morpheme] = []
+    for m, k in zip(morphs, keep, strict=True):
+        glue = (
+            m.surface in ("の", "・", "「", "」", "(", ")", "-")
+            or m.is_("接尾辞")
+            or m.surface == "つ"
+        )
+        if k or (glue and run):
+            run.append(m)
+        else:
+            while run and (run[-1].surface in ("の", "・", "「", "(", "-")):
+                run.pop()
+            if len(run) >= len(best) and run:
+                best = run  # on a tie the later run: Japanese puts the head noun last
+            run = []
+    while run and run[-1].surface in ("の", "・", "「", "(", "-"):
+        run.pop()
+    if len(run) > len(best):
+        best = run
+    return "".join(m.surface for m in best).strip("「」()")
+
+
+def _compounds(morphs: list[Morpheme], keep: list[bool]) -> list[str]:
+    """The subject's units as written: words joined by affixes or a verb stay one unit
+    (「6次産業化」「空飛ぶクルマ」), two nouns side by side are two (「スタートアップ」「支援」)."""
+    out: list[str] = []
+    run: list[Morpheme] = []
+
+    def flush() -> None:
+        if run:
+            text = "".join(m.surface for m in run)
+            if len(text) >= 2:
+                out.append(text)
+        run.clear()
+
+    for m, k in zip(morphs, keep, strict=True):
+        if not k or m.coarse == "助詞":
+            flush()
+            continue
+        prev = run[-1] if run else None
+        plain = m.coarse == "名詞" and not m.is_("名詞", "数詞") and len(m.surface) >= 2
+        prev_plain = (
+            prev is not None
+            and prev.coarse == "名詞"
+            and not prev.is_("名詞", "数詞")
+            and len(prev.surface) >= 2
+        )
+        if plain and prev_plain:
+            flush()
+        run.append(m)
+    flush()
+    return list(dict.fromkeys(out))
+
+
+def _definition_term(morphs: list[Morpheme]) -> str:
+    """The noun phrase before とは / って / の意味 (「シナジー」, 「関西(広域経済圏)」)."""
+    surfaces = [m.surface for m in morphs]
+    for i, s in enumerate(surfaces):
+        if (
+            s in ("とは", "って")
+            or (s == "と" and i + 1 < len(surfaces) and surfaces[i + 1] == "は")
+            or (s == "の" and i + 1 < len(morphs) and morphs[i + 1].normalized == "意味")
+        ):
+            j = i
+            while j > 0 and (
+                morphs[j - 1].coarse in ("名詞", "接頭辞", "接尾辞")
+                or morphs[j - 1].surface in ("(", ")", "・", "-", "「", "」", "の")
+            ):
+                j -= 1
+            while j < i and (
+                morphs[j].normalized in ANAPHORA
+                or morphs[j].normalized in QUESTION_WORDS
+                or morphs[j].surface in ("そのうち", "うち", "その", "この")
+            ):
+                j += 1
+            term = "".join(surfaces[j:i]).strip("「」『』 の")
+            if term:
+                return term
+    return ""
+
+
+def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
+    """A part with no subject of its own (「予算規模も教えてください」, 「中身もあわせて知りたい」)
+    asks more about the part before it: it joins that part, its cues and needs with it."""
+    out: list[Part] = []
+    for p in parts:
+        known = vocabulary is None or any(t in vocabulary for t in p.subject)
+        own = _specific(p) and known
+        if out and (not own or (p.anaphoric and not p.names)):
+            prev = out[-1]
+            if p.asks not in (Asks.other, prev.asks) and prev.asks is not Asks.other:
+                out.append(p)  # 「…ブランドと、令和5年度の予算額を」: its own question
+                continue
+            prev.cues |= p.cues
+            prev.needs += [n for n in p.needs if n not in prev.needs]
+            if prev.asks is Asks.other and p.asks is not Asks.other:
+                prev.asks = p.asks
+            if p.when is not When.any:
+                prev.when = p.when
+            prev.text = f"{prev.text} {p.text}"
+            continue
+        out.append(p)
+    return out
+
+
+def _specific(p: Part) -> bool:
+    """The part names something of its own (not only cue words, a time or 関西)."""
+    return any(
+        t
+        for t in p.subject
+        if t not in ("関西", "kansai") and t not in p.soft and not _TIME_WORD.fullmatch(t)
+    )
+
+
+_TIME_WORD = re.compile(r"\d+|年|年度|月|日|令和|平成|元|fy\d*")
+_OFFER = frozenset(
+    [
+        "支援",
+        "事業",
+        "施策",
+        "制度",
+        "取組",
+        "取組み",
+        "取り組み",
+        "プログラム",
+        "補助",
+        "助成",
+        "メニュー",
+        "セミナー",
+        "イベント",
+        "フォーラム",
+    ]
+)
+_FIT = frozenset(
+    [
+        "使う",
+        "活用",
+        "利用",
+        "当て嵌まる",
+        "該当",
+        "合う",
+        "向く",
+        "御勧め",
+        "勧める",
+        "受ける",
+        "関わる",
+        "関係",
+        "関連",
+        "参加",
+        "相談",
+        "乗る",
+        "応援",
+    ]
+)
