@@ -385,6 +385,10 @@ class AnswerEngine:
         res.removed = session.removed
         if not res.grounded:
             out = [AnswerPart(PartKind.not_covered, p.support_none())]
+        needs = list(dict.fromkeys(n for part in u.parts for n in part.needs))
+        if needs:  # 「…当社が参加する場合の申請方法を教えてください」: said plainly, not only in the note
+            note = (p.draft_missing if draft else p.missing)("", needs)
+            out.append(AnswerPart(PartKind.not_covered, note))
         if draft:  # the same suggestions, as a polite letter
             name = next(iter(u.asker.names), "〇〇" if u.lang == "ja" else "Sir or Madam")
             out = [

@@ -603,7 +603,8 @@ class Understander:
                 if not st or not any(c.isalnum() for c in st):
                     continue
                 morphs = self.tok.parse(st)
-                out.append(Sentence(st, morphs, self._role(st, morphs, lang, li, len(lines))))
+                own = detect_lang(st)  # a mixed message: "Dear Sir/Madam," above Japanese
+                out.append(Sentence(st, morphs, self._role(st, morphs, own, li, len(lines))))
         return out
 
     def _role(self, text: str, morphs: list[Morpheme], lang: str, line: int, n_lines: int) -> Role:
@@ -1199,7 +1200,7 @@ def _en_words(text: str) -> list[str]:
 
 
 def _strip_en(text: str, patterns: tuple[re.Pattern[str], ...]) -> str:
-    for p in patterns:
+    for p in sorted(patterns, key=lambda p: -len(p.pattern)):  # "best regards" before "regards"
         text = p.sub(" ", text)
     return text
 

@@ -1,0 +1,213 @@
+"""Question understanding (assistant/answer/understand.py): several wordings per behaviour."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.types import Message, Mode
+from assistant.answer.understand import Asks, Role, Understander, When
+from assistant.text.tokenizer import get_tokenizer
+
+U = Understander(get_tokenizer("sudachi"))
+
+
+@pytest.mark.parametrize(
+    ("message", "names"),
+    [
+        ("株式会社山田製作所の佐藤です。GRPの目標額を教えてください。", {"佐藤"}),
+        (
+            "いつもお世話になっております。タナカ精機の田中と申します。予算を教えてください。",
+            {"田中"},
+        ),
+        ("経済紙記者の森です。高齢化率の数字をお願いします", {"森"}),
+        ("京阪テック(株) 新規事業開発部 部長の西田です。医療機器相談の予算は？", {"西田"}),
+        ("堺市で小さな町工場をやってる中村といいます。関西チャレンジ③って何？", {"中村"}),
+        ("数値目標は？\n\n株式会社みなと食品 総務部 小川 美咲", {"小川", "美咲"}),
+        (
+            "My name is Laura Becker from Rheinwerk Components GmbH. What is the GRP target?",
+            {"Laura Becker"},
+        ),
+    ],
+)
+def test_the_askers_name_and_company_are_not_what_is_asked(message: str, names: set[str]) -> None:
+    u = U.understand(message)
+    assert names <= set(u.asker.names)
+    assert u.parts, "the question itself is still there"
+    for p in u.parts:
+        for n in names:
+            assert n not in p.subject and n not in p.phrase and n not in p.names
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "いつもお世話になっております。",
+        "よろしくお願いいたします。",
+        "お忙しいところ恐縮ですが、",
+        "関西広域連合 広域産業振興局 御中",
+        "以下の問い合わせメールに返信したいので、丁寧な文案を作ってください。",
+        "Dear Sir/Madam,",
+        "Best regards,",
+    ],
+)
+def test_salutations_and_closings_are_social(sentence: str) -> None:
+    u = U.understand(f"{sentence}\n数値目標を教えてください。")
+    assert u.sentences[0].role is Role.social
+    assert len(u.parts) == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "n_parts", "needs"),
+    [
+        (
+            "関西スタートアップのポテンシャルの発信強化の事業と予算、それから申請の締切を教えて",
+            1,
+            {"deadline"},
+        ),
+        ("数値目標を教えてください。それから担当部署の電話番号もお願いします。", 2, {"contact"}),
+        ("医療機器相談の予算と、相談の受付時間を知りたいです", 2, {"hours"}),
+        (
+            "ディーブテックバレー-KANSAIってなに？うちの会社が参加するにはどうしたらいい？",
+            2,
+            {"application"},
+        ),
+        ("シナジーとは何ですか？また、補助率は何割ですか？", 2, {"subsidy_rate"}),
+    ],
+)
+def test_multi_part_questions_are_split_and_each_need_is_kept(
+    message: str, n_parts: int, needs: set[str]
+) -> None:
+    u = U.understand(message)
+    assert len(u.parts) == n_parts, [p.text for p in u.parts]
+    assert needs <= {n for p in u.parts for n in p.needs}
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("関西広域連合の4つのバリューは？", Asks.list),
+        ("令和5年度事業を全部挙げて", Asks.list),
+        ("What are the three Kansai Challenges?", Asks.list),
+        ("シナジーとはどういう意味？", Asks.definition),
+        ("VUCAって何？", Asks.definition),
+        ("第二創業の意味を教えて", Asks.definition),
+        ("GRPの目標額はいくら？", Asks.amount),
+        ("国内シェアは何％をめざす？", Asks.amount),
+        ("令和5年度事業は何件ありますか", Asks.how_many),
+        ("パリ協定はいつ採択された？", Asks.date),
+        ("GRPの約150兆円はどうやって出した数字？", Asks.how),
+        ("水素について触れていますか？", Asks.yesno),
+        ("Does the vision mention hydrogen?", Asks.yesno),
+        ("GRPの目標額が前回より下がったのはなぜ？", Asks.why),
+        ("京都の食品メーカーです。海外に輸出したいのですが、使える支援は？", Asks.support),
+        ("弊社は大阪の町工場です。DXを進めたいのですが、対象になる事業はありますか", Asks.support),
+    ],
+)
+def test_what_is_asked(question: str, asks: Asks) -> None:
+    u = U.understand(question)
+    assert u.parts and u.parts[0].asks is asks, [(p.asks, p.text) for p in u.parts]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "関西の現在のGRPは？",
+        "関西の今のGRPはいくら？",
+        "関西のGRP、足元ではどのくらいの規模？",
+        "直近の関西のGRPを教えて",
+        "最新のGRPの値は？",
+        "GRP額の実績値はいくらですか？",
+        "関西の現時点のGRPはどのくらい？",
+        "What is Kansai's GRP right now?",
+        "What is the current GRP of Kansai?",
+        "How big is Kansai's GRP as of today?",
+        "What is the actual GRP?",
+    ],
+)
+def test_todays_value_is_recognised_in_any_wording(question: str) -> None:
+    p = U.understand(question).parts[0]
+    assert p.asks is Asks.amount and p.when is When.now, (p.asks, p.when)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "2040年度にはGRPをどれくらいにする目標？",
+        "GRPの目標額は？",
+        "By 2040, what GRP is Kansai aiming for?",
+    ],
+)
+def test_a_target_question_is_not_a_current_value_question(question: str) -> None:
+    p = U.understand(question).parts[0]
+    assert p.when is not When.now
+
+
+def test_a_year_of_the_past_is_kept_for_the_evidence_to_date() -> None:
+    p = U.understand("2023年の関西のGRPを教えて下さい").parts[0]
+    assert p.asks is Asks.amount and "2023" in p.years
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("こんにちは", "greeting"),
+        ("Hello!", "greeting"),
+        ("ありがとうございました、とても助かりました。", "thanks"),
+        ("Thanks a lot!", "thanks"),
+        ("テスト", "test"),
+        ("さようなら", "bye"),
+        ("are you a bot?", "identity"),
+        ("あなたは誰ですか？", "identity"),
+    ],
+)
+def test_chit_chat(question: str, kind: str) -> None:
+    u = U.understand(question)
+    assert u.chitchat == kind and not u.parts
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["こんにちは。GRPの目標は？", "ありがとう。それで予算は？", "AIについて触れていますか？"],
+)
+def test_a_greeting_with_a_question_is_a_question(question: str) -> None:
+    u = U.understand(
+        question, [Message("user", "関西スタートアップの発信強化は？"), Message("assistant", "…")]
+    )
+    assert u.chitchat is None and u.parts
+
+
+@pytest.mark.parametrize(
+    "question", ["その予算は？", "それはいくら？", "予算はどれくらい？", "What is its budget?"]
+)
+def test_a_follow_up_carries_the_subject_over(question: str) -> None:
+    history = [
+        Message("user", "関西パビリオンについて教えて"),
+        Message(
+            "assistant", "「関西パビリオン」をゲートウェイとした発信・誘客が挙げられています。"
+        ),
+    ]
+    p = U.understand(question, history).parts[0]
+    assert "関西パビリオン" in p.inherited
+    assert "パビリオン" in p.subject
+
+
+def test_a_follow_up_takes_the_names_the_previous_answer_quoted() -> None:
+    history = [
+        Message("user", "関西広域連合はスタートアップ向けにどんな事業をしていますか？"),
+        Message(
+            "assistant",
+            "令和5年度事業として「関西スタートアップのポテンシャルの発信強化」を実施しています。",
+        ),
+    ]
+    p = U.understand("その予算は？", history).parts[0]
+    assert "関西スタートアップのポテンシャルの発信強化" in p.inherited
+
+
+def test_within_a_message_a_question_refers_to_the_sentence_before() -> None:
+    u = U.understand(
+        "当社は京都で佃煮を製造しております。地域の産品の魅力を発信する事業があると伺いました。"
+        "令和5年度にそうした事業はありますか。予算規模も教えてください。",
+        mode=Mode.draft,
+    )
+    assert "魅力を発信する事業" in u.parts[0].inherited
+    assert any(p.asks is Asks.amount for p in u.parts) and u.wants_support
