@@ -35,7 +35,7 @@ from ingest.structure import Node
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "structure-v3"  # v3: each chunk carries its outline blocks
+CHUNKER_VERSION = "structure-v4"  # v3: each chunk carries its outline blocks
 Progress = Callable[[str, int, int], None]
 
 

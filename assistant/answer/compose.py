@@ -30,6 +30,8 @@ class Block:
     evidence: Evidence
     coverage: Coverage
     passage_ids: list[int] = field(default_factory=list)  # local passage → answer passage (1-based)
+    # the support finder's answer for a part that asks what fits the asker's business
+    support: list[Quoted] = field(default_factory=list)
 
     def cite(self, line: Line) -> list[int]:
         return [self.passage_ids[line.passage - 1]]
@@ -129,6 +131,11 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
             )
         else:
             claim(first.text, first, PartKind.direct)
+        return out
+    if ev.shape is Shape.figure and ev.ranked:
+        out.append(Quoted(AnswerPart(PartKind.framing, p.ranked(ev.ranked), part=i), ""))
+        for ln in ev.lines:
+            claim(ln.text, ln, bullet=True)
         return out
     if ev.shape is Shape.figure:
         first = ev.lines[0]

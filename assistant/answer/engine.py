@@ -15,7 +15,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.answer import compose
 from assistant.answer.compose import Block, Quoted
-from assistant.answer.evidence import EvidenceFinder
+from assistant.answer.evidence import Evidence, EvidenceFinder
 from assistant.answer.guard import Guard, GuardSession
 from assistant.answer.judge import Coverage, Judge
 from assistant.answer.llm_answer import LLMAnswerer, NotInDocuments
@@ -31,7 +31,7 @@ from assistant.answer.outline import Outline
 from assistant.answer.present import Presenter, presenter
 from assistant.answer.support import SupportFinder
 from assistant.answer.types import AnswerPart, AnswerResult, Message, Mode, PartKind, Removed
-from assistant.answer.understand import Understander, Understanding, _years
+from assistant.answer.understand import Asks, Part, Understander, Understanding, _years
 from assistant.engine import Engine
 from assistant.errors import BadRequest, UpstreamModelError
 from assistant.llm.chat_model import ChatModel, OpenAIChatModel
@@ -81,6 +81,7 @@ class AnswerEngine:
         self.understander = Understander(tok)
         self.finder = EvidenceFinder(tok, emb)
         self.finder.records = lambda: self.engine.searcher.index().records
+        self.finder.cue_words = _english_cue_words(self.understander.rules)
         self.judge = Judge(
             tok,
             self.understander.rules,
@@ -138,12 +139,15 @@ class AnswerEngine:
         t_retr = time.perf_counter()
         if u.chitchat:
             yield from self._emit(res, [AnswerPart(PartKind.chitchat, p.chitchat(u.chitchat))])
-        elif m is Mode.support or (m is not Mode.support and not history and u.wants_support):
-            res.mode = m.value if m is Mode.draft else Mode.support.value
-            yield from self._support(u, res, p, stats, draft=m is Mode.draft)
+        elif m is Mode.support:
+            yield from self._support(u, res, p, stats)
         else:
-            blocks, passages = self._blocks(u, stats, top_k or self.settings.top_k)
+            blocks, passages = self._blocks(
+                u, stats, top_k or self.settings.top_k, support=not history
+            )
             t_retr = time.perf_counter()
+            if m is Mode.chat and blocks and all(b.support for b in blocks):
+                res.mode = Mode.support.value  # the support finder answered (the mode says so)
             yield from self._answer(u, m, blocks, passages, res, p)
         t_end = time.perf_counter()
         res.timings_ms = {
@@ -204,24 +208,30 @@ class AnswerEngine:
         return question, m, history
 
     def _blocks(
-        self, u: Understanding, stats: CorpusStats, k: int
+        self, u: Understanding, stats: CorpusStats, k: int, support: bool = True
     ) -> tuple[list[Block], list[Passage]]:
-        """Retrieve, find evidence and judge coverage, part by part."""
+        """Retrieve, find evidence and judge coverage, part by part; a part that asks what
+        fits the asker's business is answered by the support finder (a follow-up never is)."""
         passages: list[Passage] = []
         index: dict[str, int] = {}
         blocks: list[Block] = []
         parts = u.parts or []
+
+        def slot(p: Passage) -> int:
+            if p.id not in index:
+                passages.append(p)
+                index[p.id] = len(passages)
+            return index[p.id]
+
         for i, part in enumerate(parts):
+            if support and part.asks is Asks.support:
+                blocks.append(self._support_found(i, u, part, slot))
+                continue
             qvec = self.engine.embedder.embed_query(part.query)
             found = self.retrieve(part.query, part.lang, k, qvec)
             ev = self.finder.find(part, found, stats.outline, stats.idf, qvec)
             cov = self.judge.judge(ev, stats.vocabulary, stats.years, stats.idf)
-            ids = []
-            for p in ev.passages:
-                if p.id not in index:
-                    passages.append(p)
-                    index[p.id] = len(passages)
-                ids.append(index[p.id])
+            ids = [slot(p) for p in ev.passages]
             blocks.append(Block(i, part, ev, cov, ids))
         return blocks, passages
 
@@ -245,7 +255,7 @@ class AnswerEngine:
                 titles = [passages[c - 1].title for b in covered for c in b.passage_ids[:1]]
                 yield self._put(res, AnswerPart(PartKind.framing, p.draft_intro(titles)))
         done = False
-        if self.llm is not None and covered:
+        if self.llm is not None and covered and not any(b.support for b in blocks):
             try:
                 for part in self.llm.stream_parts(u, blocks, passages, session):
                     yield self._put(res, part)
@@ -321,6 +331,9 @@ class AnswerEngine:
                         part=b.index,
                     )
                 )
+            if b.support:
+                out.extend(self._support_block(b, session, p, draft))
+                continue
             if not b.coverage.covered:
                 out.append(compose.not_covered_for(b, p, draft))
                 continue
@@ -341,6 +354,46 @@ class AnswerEngine:
             missing = compose.missing_for(b, p, draft)
             if missing is not None:
                 out.append(missing)
+        return out
+
+    def _support_found(
+        self, i: int, u: Understanding, part: Part, slot: Callable[[Passage], int]
+    ) -> Block:
+        """The support finder's suggestions for a part, as a block of the answer."""
+        from assistant.answer.support import support_parts
+
+        found, local = support_parts(
+            self.support,
+            u.description,
+            self.engine.searcher.index().records.values(),
+            presenter(part.lang),
+        )
+        ids = [slot(p) for p in local]
+        quoted = []
+        for ap, quote in found:
+            ap.citations = [ids[c - 1] for c in ap.citations]
+            ap.part = i
+            quoted.append(Quoted(ap, quote))
+        has = any(q.part.is_claim for q in quoted)
+        cov = Coverage(has, "" if has else "support", missing=list(part.needs))
+        return Block(i, part, Evidence(part, local), cov, ids, support=quoted)
+
+    def _support_block(
+        self, b: Block, session: GuardSession, p: Presenter, draft: bool
+    ) -> list[AnswerPart]:
+        out: list[AnswerPart] = []
+        for q in b.support:
+            if q.part.is_claim:
+                kept = session.accept(q.part, q.quote)
+                if kept is not None:
+                    out.append(kept)
+            elif out or not q.part.text.startswith(("〔", "　")):
+                out.append(q.part)  # an annotation only follows a kept suggestion
+        if not any(x.is_claim for x in out):
+            return [AnswerPart(PartKind.not_covered, p.support_none(), part=b.index)]
+        if b.part.needs:
+            note = (p.draft_missing if draft else p.missing)("", list(b.part.needs))
+            out.append(AnswerPart(PartKind.not_covered, note, part=b.index))
         return out
 
     def _checked(self, claims: list[Quoted], session: GuardSession) -> list[AnswerPart]:
@@ -365,7 +418,7 @@ class AnswerEngine:
         from assistant.answer.support import support_parts
 
         idx = self.engine.searcher.index()
-        parts, passages = support_parts(self.support, u, idx.records.values(), p)
+        parts, passages = support_parts(self.support, u.description, idx.records.values(), p)
         session = self.guard.session(passages)
         out: list[AnswerPart] = []
         for part, quote in parts:
@@ -386,7 +439,9 @@ class AnswerEngine:
         if not res.grounded:
             out = [AnswerPart(PartKind.not_covered, p.support_none())]
         needs = list(dict.fromkeys(n for part in u.parts for n in part.needs))
-        if needs:  # 「…当社が参加する場合の申請方法を教えてください」: said plainly, not only in the note
+        if (
+            needs
+        ):  # 「…当社が参加する場合の申請方法を教えてください」: said plainly, not only in the note
             note = (p.draft_missing if draft else p.missing)("", needs)
             out.append(AnswerPart(PartKind.not_covered, note))
         if draft:  # the same suggestions, as a polite letter
@@ -476,6 +531,20 @@ class AnswerEngine:
             if best and edit_distance(w, best) <= (1 if len(w) < 7 else 2):
                 extra.append(best)
         return f"{query} {' '.join(extra)}" if extra else query
+
+
+def _english_cue_words(rules: Any) -> frozenset[str]:
+    """The lemmas of the rules' single-word English cues (budget, total, when …)."""
+    from assistant.text.bilingual import lemma
+
+    out = {"total", "overall", "altogether"}
+    for table in (rules.asks, rules.needs, rules.when):
+        for rule in table.values():
+            for pat in rule.cues.en:
+                words = re.findall(r"[a-z]+", pat.pattern)
+                if len(words) == 1:
+                    out.add(lemma(words[0]))
+    return frozenset(out)
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -42,10 +42,13 @@ _QUANTITY = re.compile(
 )
 _PAST_YEAR = re.compile(r"(?<!\d)(19\d{2}|20[01]\d|202[0-3])(?!\d)")
 _PAST_WORDS = re.compile(r"前回|以前|旧|改訂前|従来")
+# a year, a month, or the milestone the vision dates its plans by (万博開催時)
+_WHEN = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年|\d+月|万博|開催時")
+_CHANGE_WORDS = re.compile(r"前回|引き続き|改訂|修正|変更|見直")
 _ARITHMETIC = re.compile(r"\d\s*[×xX*÷/+＋=＝≒]\s*|[×÷=＝≒]\s*\d")
 _YEAR_EXPR = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年")
 _TARGET_WORDS = re.compile(r"目標|めざす|目指す|見込|推計|予測|見通し|とする[。]?$|をめざ")
-_ACTUAL_WORDS = re.compile(r"現在|実績|時点|現状")
+_ACTUAL_WORDS = re.compile(r"現在|実績|時点|現状|に到達|を記録|連続で|連続低下|減少傾向")
 _PAREN_TAIL = re.compile(r"^(.{2,40}?)\s*[(（][^()（）]{1,40}[)）]\s*$")
 _FIGURE_ITEM = re.compile(
     r"^(.{4,80}?)\s*[(（]\s*(約?\d[\d,.]*\s*(?:千|万|億|兆)?\s*円)\s*[)）]\s*$"
@@ -89,6 +92,7 @@ _UNIT_HINT = {
     "ranking": "位",
 }
 MIN_LIST_SCORE = 0.45
+STRICT_LIST = 1.05  # a question that does not ask for a list still gets one if it names it
 MIN_FIGURE_LINK = 0.3
 LOW_IDF = 0.35  # terms in most chunks (関西, 取組) say little about a subject
 EMB_WINDOW = 0.06
@@ -133,6 +137,7 @@ class Evidence:
     relatedness: float = 0.0  # how much of the subject the best evidence names (0..1)
     actual: bool = False  # a dated, actual figure (not a target) is among the lines
     targets: list[Line] = field(default_factory=list)  # figures left out: targets, not actuals
+    ranked: str = ""  # "max" | "min": the lines are ordered by their figure
     unit_hint: str = ""  # the unit the question's cue asks for (円, %, 位)
 
     @property
@@ -146,6 +151,7 @@ class EvidenceFinder:
         self.embedder = embedder
         self.max_lines = max_lines
         self.records: Callable[[], dict[str, dict[str, Any]]] = dict
+        self.cue_words: frozenset[str] = frozenset()  # English cue lemmas (set by the engine)
         self._terms: dict[str, frozenset[str]] = {}
         self._vecs: dict[str, np.ndarray] = {}
 
@@ -181,7 +187,9 @@ class EvidenceFinder:
             # one group per English word: its Japanese alternatives count once (budget → 予算)
             words = " ".join([part.inherited, part.phrase or part.text])
             groups: dict[str, float] = {}
-            for g in default_glossary().groups(words):
+            for en, g in default_glossary().pairs(words):
+                if en in self.cue_words:
+                    continue  # "total", "budget", "how many": what is asked, not its subject
                 # each Japanese alternative must be written whole (域内総生産, not its 生産)
                 alts = set()
                 for ja in g:
@@ -234,7 +242,11 @@ class EvidenceFinder:
         )
         if part.asks is Asks.list and self._list(ev, outline, w):
             return ev
+        if part.asks is Asks.other and self._list(ev, outline, w, min_score=STRICT_LIST):
+            return ev  # 「関西チャレンジ①のキーワードは？」: its subject is a list's own name
         if part.asks is Asks.definition and self._definition(ev, outline, w):
+            return ev
+        if part.asks is Asks.date and self._figure(ev, outline, w, query_vector, dates=True):
             return ev
         if part.asks in (Asks.amount, Asks.how_many) and self._figure(ev, outline, w, query_vector):
             return ev
@@ -242,14 +254,26 @@ class EvidenceFinder:
         return ev
 
     # ---- lists ------------------------------------------------------------------------------
-    def _list(self, ev: Evidence, outline: Outline, w: dict[str, float]) -> bool:
+    def _list(
+        self, ev: Evidence, outline: Outline, w: dict[str, float], min_score: float = 0.0
+    ) -> bool:
         best: tuple[float, Line, list[Line]] | None = None
         count = _stated_count(ev.part.text)
+        head = nfkc(ev.part.head) if ev.part.lang == "ja" else ""
+        passages = nfkc("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
+        if head and (head not in passages or _TIME_TERM.fullmatch(head)):
+            head = ""  # the documents call it otherwise: the terms decide alone
         for rank, node, pi in self._nodes(ev, outline):
             for anchor in (node, *outline.ancestors(node)):
                 for label_text, above_text, members in self._lists_of(anchor, outline):
                     if len(members) < 2:
                         continue
+                    if (
+                        head
+                        and head not in nfkc(label_text)
+                        and not any(head in nfkc(m.text) for m in members)
+                    ):
+                        continue  # 「構成府県市を全部」 is not answered by the four values
                     own = self.match(w, self.terms(label_text))
                     above = self.match(w, self.terms(above_text))
                     score = own + 0.4 * above + 0.08 / (1 + rank)
@@ -261,13 +285,13 @@ class EvidenceFinder:
                             for m in members
                         ]
                         best = (score, Line(pi, strip_bullet(label_text), anchor), lines)
-        if best is None or best[0] < MIN_LIST_SCORE:
+        if best is None or best[0] < max(MIN_LIST_SCORE, min_score):
             return False
-        _, head, items = best
+        _, top_anchor, items = best
         ev.shape = Shape.list
-        ev.anchor = head
+        ev.anchor = top_anchor
         ev.lines = _unique(items)
-        ev.label = _label(head.text, ev.part.text)
+        ev.label = _label(top_anchor.text, ev.part.text)
         return True
 
     def _lists_of(self, anchor: Node, outline: Outline) -> list[tuple[str, str, list[Node]]]:
@@ -354,7 +378,11 @@ class EvidenceFinder:
                 text = strip_bullet(nfkc(n.text)).replace(" ", "").lower()
                 if squashed not in text:
                     continue
-                if text.startswith(squashed) or f"「{squashed}」とは" in text:
+                if (
+                    text.startswith(squashed)
+                    or f"「{squashed}」とは" in text
+                    or f"{squashed}とは" in text
+                ):
                     score = 2.0
                 elif re.search(rf"[(（]{re.escape(squashed)}[)）]", text):
                     score = 1.5  # 「…方針転換(第二創業)」: the line explains its own gloss
@@ -378,10 +406,20 @@ class EvidenceFinder:
 
     # ---- figures ------------------------------------------------------------------------------
     def _figure(
-        self, ev: Evidence, outline: Outline, w: dict[str, float], qvec: np.ndarray | None
+        self,
+        ev: Evidence,
+        outline: Outline,
+        w: dict[str, float],
+        qvec: np.ndarray | None,
+        dates: bool = False,
     ) -> bool:
+        """Lines that hold a figure (or, ``dates``, a year or a time the vision uses as a
+        milestone) and name the subject."""
         part = ev.part
-        hint = next((_UNIT_HINT[c] for c in _cue_words(part) if c in _UNIT_HINT), "")
+        hint = (
+            "" if dates else next((_UNIT_HINT[c] for c in _cue_words(part) if c in _UNIT_HINT), "")
+        )
+        pattern = _WHEN if dates else _QUANTITY
         w = {t: v for t, v in w.items() if not _TIME_TERM.fullmatch(t)} or w
         units = self._units(ev, part, w)
         cands: list[tuple[Node, int, int, list[Node], list[str]]] = []
@@ -389,7 +427,7 @@ class EvidenceFinder:
             if node.kind in (NodeKind.contents, NodeKind.document, NodeKind.row):
                 continue
             text = nfkc(node.text)
-            quantities = _QUANTITY.findall(text)
+            quantities = pattern.findall(text)
             if quantities:
                 cands.append((node, pi, rank, outline.ancestors(node), quantities))
         close, cosines = self._closeness([nfkc(c[0].text) for c in cands], qvec)
@@ -402,12 +440,16 @@ class EvidenceFinder:
             heads = " ".join(a.text for a in ancestors[:3])
             above = self.match(w, self.terms(heads))
             link = max(own, min(1.0, own + 0.6 * above))
+            path = nfkc(" ".join(a.text for a in ancestors))
             if units:
-                # the line or its own heading must name the subject as written: another
+                # the line or its headings must name the subject as written: another
                 # programme's budget does not answer 「6次産業化の予算」
-                near_head = nfkc(ancestors[0].text) if ancestors else ""
-                if not any(u in text or u in near_head for u in units):
+                if not any(u in text or u in path for u in units):
                     continue
+            elif hint == "円" and part.lang == "ja":
+                continue  # a budget is only ever the budget of something the line names
+            elif hint == "円" and link < 0.5:
+                continue
             elif link < MIN_FIGURE_LINK and cos < SAME_MEANING:
                 continue  # a paraphrase: only a line that means the same may answer
             if hint and not any(hint in q for q in quantities):
@@ -419,6 +461,8 @@ class EvidenceFinder:
             if part.when is When.past:
                 actual = bool(_PAST_WORDS.search(f"{text} {heads}"))  # 「前回の目標」
             score = link + 0.25 * near + (0.3 if dated else 0.0) + 0.1 / (1 + rank)
+            if part.total and node.kind in (NodeKind.heading, NodeKind.lead):
+                score += 0.5  # 「令和5年度事業《予算額:55,969千円》」: the list's own total
             scored.append((score, Line(pi, strip_bullet(node.text), node), actual))
         ev.unit_hint = hint
         if part.when in (When.now, When.past) or (part.years and part.when is not When.target):
@@ -428,7 +472,15 @@ class EvidenceFinder:
             return False
         scored.sort(key=lambda s: -s[0])
         top = scored[0][0]
-        chosen = [s for s in scored if s[0] >= top - 0.15][: self.max_lines]
+        chosen = [s for s in scored if s[0] >= top - 0.15]
+        if part.rank and not dates:
+            # 「いちばん予算が大きいのは？」: every figure of the list, largest (or smallest) first
+            chosen = sorted(
+                [s for s in scored if s[0] >= top - 0.4],
+                key=lambda s: _value(s[1].text) * (-1 if part.rank == "max" else 1),
+            )
+            ev.ranked = part.rank
+        chosen = chosen[: self.max_lines]
         ev.shape = Shape.figure
         ev.lines = _unique([c[1] for c in chosen])
         for ln in list(
@@ -455,16 +507,15 @@ class EvidenceFinder:
         write: a figure must sit on a line that names one of them. None when the documents use
         other words (a paraphrase), then closeness of meaning decides."""
         text = nfkc("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
-        top = max(w.values(), default=0.0)
-        out = []
+        scored = []
         for u in part.compounds:
             u = nfkc(u)
             if _TIME_TERM.fullmatch(u) or u not in text:
                 continue
-            weight = max((w.get(t, 0.0) for t in self.terms(u)), default=0.0)
-            if weight >= 0.5 * top:
-                out.append(u)
-        return out
+            scored.append((max((w.get(t, 0.0) for t in self.terms(u)), default=0.0), u))
+        top = max((s for s, _ in scored), default=0.0)
+        # the most distinctive of them: 「関西広域連合の空飛ぶクルマの予算」 is about 空飛ぶクルマ
+        return [u for s, u in scored if s >= 0.8 * top and s > 0]
 
     def _closeness(
         self, texts: list[str], qvec: np.ndarray | None
@@ -497,6 +548,8 @@ class EvidenceFinder:
                     score += 0.4  # 「どうやって出した数字？」: the line that computes it
                 if ev.part.asks is Asks.date and _YEAR_EXPR.search(nfkc(text)):
                     score += 0.3  # 「何年度での実現？」: a line with a year
+                if ev.part.change and _CHANGE_WORDS.search(text):
+                    score += 0.4  # 「前回から変わった？」: the line that says what changed
                 cands.append(Line(pi, text, node, score, name=self._named_by(node, outline)))
                 lex.append(score)
         if not cands:
@@ -648,7 +701,8 @@ def _label(anchor: str, question: str) -> str:
     """What a list is called, copied from its anchor: a short heading whole (「2つの将来像」), or
     the counted phrase the question shares with a long one (「4つのバリュー」); else nothing."""
     core = strip_bullet(nfkc(anchor)).strip("【】[]()（） ")
-    if 2 <= len(core) <= 20 and "|" not in core:
+    # a name, not a clause: 「世界人口は80億人に到達」 does not label its sub-items
+    if 2 <= len(core) <= 20 and "|" not in core and not re.search(r"[はがを]", core):
         return core
     span = _common_span(anchor, question)
     return span if re.search(r"\d+つの|[一二三四五六七八九十]つの", span) else ""
@@ -677,6 +731,15 @@ def _unique(lines: list[Line]) -> list[Line]:
         seen.add(ln.key)
         out.append(ln)
     return out
+
+
+def _value(text: str) -> float:
+    """The first figure of a line in plain units (「13,043千円」 → 13,043,000)."""
+    m = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*(千|万|億|兆)?", nfkc(text))
+    if not m:
+        return 0.0
+    scale = {"千": 1e3, "万": 1e4, "億": 1e8, "兆": 1e12}.get(m.group(2) or "", 1.0)
+    return float(m.group(1).replace(",", "")) * scale
 
 
 def _dated(text: str, years: list[str]) -> bool:

@@ -173,6 +173,17 @@ class Judge:
             return Coverage(
                 False, "amount", part.phrase or part.inherited, missing, related=related
             )
+        if (
+            part.asks is Asks.date
+            and ev.shape is not Shape.figure
+            and part.compounds
+            and self._named(part, ev)
+        ):
+            # 「前回の改訂はいつ？」: what it is about is written, but no date goes with it
+            return Coverage(False, "date", part.phrase or part.inherited, missing, related=related)
+        if part.asks is Asks.list and ev.shape is not Shape.list and self._head_missing(part, ev):
+            # 「構成府県市を全部教えて」: the documents have no such list, nor its name
+            return Coverage(False, "nothing", part.head, missing, related=related)
         if part.asks is Asks.yesno and not (
             ev.relatedness >= MIN_YESNO or (ev.relatedness >= 0.3 and best_dense >= YESNO_DENSE)
         ):
@@ -235,6 +246,16 @@ class Judge:
             if self.finder.match(w, self.finder.terms(f"{p.section}\n{p.text}")) >= MIN_RELATED:
                 out.append(p)
         return out[:3]
+
+    def _named(self, part: Part, ev: Evidence) -> bool:
+        text = _text(ev.passages)
+        return part.lang == "ja" and any(nfkc(c) in text for c in part.compounds)
+
+    def _head_missing(self, part: Part, ev: Evidence) -> bool:
+        head = nfkc(part.head)
+        if part.lang != "ja" or len(head) < 2:
+            return False
+        return not any(head in nfkc(f"{ln.text} {ln.name}") for ln in ev.lines)
 
     def _all_unknown(self, part: Part, vocabulary: set[str]) -> bool:
         if part.lang != "ja":

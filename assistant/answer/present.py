@@ -25,6 +25,8 @@ NEED_TOPICS: dict[str, tuple[str, str]] = {
     ),
     "location": ("場所", "places or locations"),
     "schedule": ("日程・時期", "dates or schedules"),
+    "frequency": ("頻度", "how often it happens"),
+    "count": ("件数・人数", "counts or numbers"),
     "cost": ("費用", "costs"),
 }
 
@@ -39,6 +41,7 @@ class Presenter(Protocol):
     def definition_direct(self, term: str, desc: str) -> str: ...
     def figure_direct(self, name: str, kind: str, figure: str) -> str: ...
     def yes(self, topic: str) -> str: ...
+    def ranked(self, order: str) -> str: ...
     def part_label(self, phrase: str, n: int) -> str: ...
     def not_covered(self, reason: str, topic: str, phrase: str) -> str: ...
     def missing(self, phrase: str, needs: list[str]) -> str: ...
@@ -82,6 +85,9 @@ class JaPresenter:
             "thanks": "どういたしまして。ほかにもご質問があれば、お気軽にどうぞ。",
             "bye": "ご利用ありがとうございました。またいつでもどうぞ。",
             "test": "はい、動作しています。関西広域産業ビジョンについてご質問ください。",
+            "help": "関西広域産業ビジョンと関連する法令について、資料に書かれていることを出典つきでお答えします。"
+            "数値目標、令和5年度の事業と予算、各チャレンジの取組み、用語の意味などをご質問ください。"
+            "事業者の方は「支援を探す」で、職員の方は「回答案を作る」で問い合わせへの返信案も作れます。",
             "identity": "私は関西広域産業ビジョンの資料にもとづいて答える自動応答のアシスタントです（人間ではありません）。"
             "資料に書かれていることだけを、出典つきでお答えします。",
         }.get(kind, "ご質問をどうぞ。関西広域産業ビジョンについて、資料にもとづいてお答えします。")
@@ -107,6 +113,13 @@ class JaPresenter:
 
     def yes(self, topic: str) -> str:
         return f"はい、「{topic}」について記載があります。" if topic else "はい、記載があります。"
+
+    def ranked(self, order: str) -> str:
+        return (
+            "金額・数値の大きい順に並べると、次のとおりです。"
+            if order == "max"
+            else "金額・数値の小さい順に並べると、次のとおりです。"
+        )
 
     def part_label(self, phrase: str, n: int) -> str:
         return f"【{phrase}について】" if phrase else f"【ご質問{n}】"
@@ -219,6 +232,9 @@ class EnPresenter:
             "thanks": "You're welcome. Ask me anything else about the documents.",
             "bye": "Thank you for using the assistant. Goodbye!",
             "test": "Yes, I'm working. Ask me a question about the Kansai industrial vision.",
+            "help": "I answer questions about the Kansai industrial vision and related statutes from the "
+            "documents, with sources: targets, the FY2023 programmes and budgets, each challenge's "
+            "initiatives, what a term means. Businesses can look for fitting support; staff can draft replies.",
             "identity": "I'm an automated assistant (not a person): I answer only from the documents "
             "of the Kansai industrial vision, and show the passages I relied on.",
         }.get(kind, "Ask me a question about the Kansai industrial vision.")
@@ -241,6 +257,13 @@ class EnPresenter:
     def yes(self, topic: str) -> str:
         return "Yes, the documents mention it (quoted in Japanese):"
 
+    def ranked(self, order: str) -> str:
+        return (
+            "Largest first (quoted in Japanese):"
+            if order == "max"
+            else "Smallest first (quoted in Japanese):"
+        )
+
     def part_label(self, phrase: str, n: int) -> str:
         return f"[{n}] {phrase}" if phrase else f"[question {n}]"
 
@@ -259,6 +282,8 @@ class EnPresenter:
             return f"Sorry — the documents do not say anything about {topic}."
         if reason == "amount":
             return "The documents do not give a figure or amount for this."
+        if reason == "date":
+            return "The documents do not give a date for this."
         if reason == "yesno":
             return "No — the documents do not appear to mention this."
         return "Sorry — the documents do not say anything on this question."

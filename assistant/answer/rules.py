@@ -24,13 +24,20 @@ class Cues:
 
     ja: tuple[tuple[str, ...], ...]
     en: tuple[re.Pattern[str], ...]
+    by_first: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[tuple[str, ...]]] = {}
+        for cue in self.ja:
+            index.setdefault(cue[0], []).append(cue)
+        object.__setattr__(self, "by_first", {k: tuple(v) for k, v in index.items()})
 
     def match_ja(self, norms: list[str]) -> list[tuple[int, int]]:
         """Spans (start, end) of ``norms`` that a cue covers."""
         spans = []
-        for cue in self.ja:
-            n = len(cue)
-            for i in range(len(norms) - n + 1):
+        for i, first in enumerate(norms):
+            for cue in self.by_first.get(first, ()):
+                n = len(cue)
                 if tuple(norms[i : i + n]) == cue:
                     spans.append((i, i + n))
         return spans

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from assistant.answer.present import Presenter
-    from assistant.answer.understand import Understanding
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "食品": ("食品", "食料", "飲料", "菓子", "酒", "food", "beverage"),
@@ -169,7 +168,7 @@ def _contains(text: str, key: str) -> bool:
 
 def support_parts(
     finder: SupportFinder,
-    u: Understanding,
+    description: str,
     records: Iterable[dict[str, Any]],
     p: Presenter,
     k: int = 5,
@@ -179,7 +178,7 @@ def support_parts(
     Each suggestion quotes its catalogue entry's source line (a claim), then says why it fits
     and what to do next (framing): the documents name no contact or procedure, so the next step
     says where the programme is described and what to ask for."""
-    matches = finder.find(u.description, k=k)
+    matches = finder.find(description, k=k)
     recs = list(records)
     sources: list[Passage] = []
     out: list[tuple[AnswerPart, str]] = [(AnswerPart(PartKind.framing, p.support_lead()), "")]

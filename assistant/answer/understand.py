@@ -478,6 +478,10 @@ class Part:
     inherited: str = ""  # the subject phrase taken from before (a follow-up)
     sentence: int = 0  # which sentence of the message it comes from
     soft: set[str] = field(default_factory=set)  # subject words that are only a time cue (目標)
+    rank: str = ""  # "max" | "min": 「いちばん予算が大きいのは？」
+    total: bool = False  # 「総額でいくら？」: the sum a heading gives, not one item
+    change: bool = False  # 「前回から変わった？」: a question about a change
+    head: str = ""  # what a list question enumerates (「構成府県市」 of 「…の構成府県市を全部」)
     compounds: list[str] = field(default_factory=list)  # the subject's words as written (6次産業化)
 
     @property
@@ -538,6 +542,7 @@ class Understander:
         self.rules: RuleSet = rules_for(tokenizer)
         self._profile_seen = False
         self._vocabulary: set[str] | None = None
+        self._chit = "identity"
 
     # ---- public -------------------------------------------------------------------------------
     def understand(
@@ -555,8 +560,9 @@ class Understander:
         asker = self._asker(sentences, lang)
         self._profile_seen = any(s.role is Role.profile for s in sentences)
         self._vocabulary = vocabulary
+        self._chit = "identity"
         if self._identity_question(text, lang):
-            return Understanding(question.strip(), lang, mode, [], sentences, asker, "identity")
+            return Understanding(question.strip(), lang, mode, [], sentences, asker, self._chit)
         parts: list[Part] = []
         for si, s in enumerate(sentences):
             if s.role is Role.question:
@@ -678,10 +684,17 @@ class Understander:
         if lang == "en":
             words = set(_en_words(text))
             return bool(words & {"we", "our", "we're"}) and not _en_question(text)
+        if self._is_question(text, morphs, lang):
+            return False
         norms = {m.normalized for m in morphs}
-        return bool(norms & r.self_ja or norms & r.business_words) and not self._is_question(
-            text, morphs, lang
+        if norms & r.self_ja:
+            return True
+        # 「介護サービスの会社を経営しています」: a business word, said of oneself as a statement
+        ends = "".join(m.surface for m in morphs if m.coarse != "補助記号")[-8:]
+        stated = bool(
+            re.search(r"(です|ます|でございます|おります|います|している|いる|だ|中)$", ends)
         )
+        return bool(norms & r.business_words) and (stated or not _has_predicate(morphs))
 
     def _is_question(self, text: str, morphs: list[Morpheme], lang: str) -> bool:
         if lang == "en":
@@ -698,7 +711,8 @@ class Understander:
         return bool(
             re.search(
                 r"教えて|教え下さい|知りたい|ほしい|欲しい|ご教示|お願いします|お願いいたします|お願い致します|"
-                r"いただけ|頂け|下さい|ください|伺いたい|聞きたい|確認したい|挙げて|示して|出して",
+                r"いただけ|頂け|下さい|ください|伺いたい|聞きたい|確認したい|挙げて|示して|出して|"
+                r"わかれば|分かれば|知れれば|あれば教え|説明して|詳しく",
                 joined,
             )
         ) and any(
@@ -855,12 +869,30 @@ class Understander:
             self._subject_ja(part, s, cue_idx, asker)
         else:
             self._subject_en(part, s, asker)
+        part.rank = _rank(s)
+        part.total = bool(
+            re.search(
+                r"総額|合計|全体で|全体の|総予算|全部で|\btotal\b|\boverall\b|altogether|in all",
+                s.text.lower(),
+            )
+        )
+        if part.when is When.past and _asks_change(s):
+            # 「前回の改訂から変わったの？」 asks whether it changed, which the text says
+            part.when, part.change = When.any, True
         if part.when in (When.now, When.past) and part.asks not in (Asks.amount, Asks.how_many):
             part.when = When.any  # 「今、どんな取組みがある？」 is not a question for a figure
         return part
 
     def _asks(self, part: Part, s: Sentence) -> Asks:
         cues = set(part.cues)
+        ms = s.morphs
+        if any(
+            m.surface == "どんな"
+            and i + 1 < len(ms)
+            and ms[i + 1].surface in ("ふう", "風", "感じ")
+            for i, m in enumerate(ms)
+        ):
+            cues.discard("list")  # 「どんなふうに書かれていますか」 asks how, not which
         if part.lang == "ja" and self._support_request(s):
             cues.add("support")  # 「弊社は…。相談に乗っていただける事業はありますか」
         if _counted(s, part.lang):
@@ -913,7 +945,10 @@ class Understander:
                 return True
             if m.surface == "と" and nxt is not None and nxt.surface == "は":
                 return True
-        return False
+        # 「「関西(広域経済圏)」って、どこまでの範囲を指してる？」: a term and 指す/意味/定義
+        norms = {m.normalized for m in ms}
+        quoted = "「" in s.text or any(m.surface in ("って", "とは") for m in ms)
+        return quoted and bool(norms & {"指す", "意味", "定義", "位置付け", "位置づけ"})
 
     def _support_request(self, s: Sentence) -> bool:
         """A support question asks what programmes fit: offer words (支援, 事業, 制度 …) and a fit
@@ -924,9 +959,16 @@ class Understander:
             return r.asks["support"].cues.match_en(s.text) and (
                 bool(set(_en_words(s.text)) & r.self_en) or self._profile_seen
             )
-        norms = {m.normalized for m in s.morphs}
-        if not norms & _OFFER:
+        ms = s.morphs
+        offers = [
+            i
+            for i, m in enumerate(ms)
+            if m.normalized in _OFFER
+            and not (i + 1 < len(ms) and ms[i + 1].coarse == "名詞")  # 「事業計画」 is no offer
+        ]
+        if not offers:
             return False
+        norms = {m.normalized for m in ms}
         # 「どんな支援が使えますか」 describes no business: there is nothing to match
         return bool(norms & r.self_ja or self._profile_seen)
 
@@ -987,10 +1029,16 @@ class Understander:
         part.names = [
             m.surface
             for m, k in zip(s.morphs, keep, strict=True)
-            if k and m.is_("名詞", "固有名詞") and len(m.surface) >= 2
+            if k
+            and m.is_("名詞", "固有名詞")
+            and len(m.surface) >= 2
+            and not m.is_(
+                "名詞", "固有名詞", "地名", "国"
+            )  # アメリカ: world context, not a subject
         ]
         part.phrase = _phrase(s.morphs, keep)
         part.compounds = _compounds(s.morphs, keep)
+        part.head = part.compounds[-1] if part.compounds else ""
         if part.asks is Asks.definition:
             part.term = _definition_term(s.morphs) or part.phrase
 
@@ -1002,7 +1050,10 @@ class Understander:
         part.anaphoric = any(w in EN_ANAPHORA for w in _en_words(s.text))
         part.subject = words
         part.phrase = " ".join(words[:6])
-        if part.asks is Asks.definition:
+        ja_span = re.findall(r"[\u30a0-\u30ff\u3400-\u9fff（）()\-ー]{2,}", s.text)
+        if part.asks is Asks.definition and ja_span:
+            part.term = max(ja_span, key=len)  # 'what does "spillover" (スピルオーバー) mean?'
+        elif part.asks is Asks.definition:
             m = re.search(
                 r"(?:what is|what's|what are|what does|meaning of|define)\s+(?:an?\s+|the\s+)?([\w\-\" ]{1,40}?)(?:\s+mean|\?|$)",
                 text.lower(),
@@ -1018,6 +1069,11 @@ class Understander:
         assistant's answer quoted 「…」)."""
         previous: Part | None = None
         for p in parts:
+            item = _ordinal_item(p.text, history)
+            if item:  # 「2番目のやつ、もう少し詳しく」: the second thing the last answer listed
+                self._inherit(p, item, None)
+                previous = p
+                continue
             own = _specific(p) and self._known(p)
             if own and not p.anaphoric:
                 previous = p
@@ -1102,21 +1158,29 @@ class Understander:
 
     # ---- chit-chat -----------------------------------------------------------------------------
     def _identity_question(self, text: str, lang: str) -> bool:
-        """「あなたは誰？」, "are you a bot?": about the assistant, not the documents."""
-        if len(text) > 60:
+        """「あなたは誰？」, "are you a bot?", 「何ができるの？」: about the assistant itself.
+        Only a short message that is nothing but that (「AIについて触れていますか」 is not)."""
+        if len(text) > 40 or len(self._sentences(text, lang)) > 1:
             return False
-        rule = self.rules.chitchat["identity"]
-        if rule.cues.match_en(text):
-            return True
-        return lang == "ja" and bool(
-            re.search(
+        if self.rules.chitchat["identity"].cues.match_en(text) or (
+            lang == "ja"
+            and re.search(
                 r"(あなた|君|きみ)(は|って).{0,12}(誰|だれ|何|なに|ロボット|ボット|AI|人間)", text
             )
-        )
+        ):
+            self._chit = "identity"
+            return True
+        rule = self.rules.chitchat["help"]
+        if rule.cues.match_en(text) or (
+            lang == "ja" and rule.cues.match_ja(norm_forms(self.tok.parse(text)))
+        ):
+            self._chit = "help"
+            return True
+        return False
 
     def _chitchat(self, text: str, lang: str) -> str:
         morphs = self.tok.parse(text)
-        for name in ("identity", "thanks", "bye", "test", "greeting"):
+        for name in ("identity", "help", "thanks", "bye", "test", "greeting"):
             rule = self.rules.chitchat[name]
             if rule.cues.match_en(text) or (
                 lang == "ja" and rule.cues.match_ja(norm_forms(morphs))
@@ -1191,6 +1255,108 @@ def _counted(s: Sentence, lang: str) -> bool:
     ) or any(m.coarse == "名詞" and re.fullmatch(r"\d+つ", m.surface) for m in ms)
 
 
+_MAX = (
+    "一番",
+    "いちばん",
+    "最も",
+    "最大",
+    "最高",
+    "トップ",
+    "一位",
+    "largest",
+    "biggest",
+    "highest",
+    "most",
+)
+_MIN = (
+    "最小",
+    "最低",
+    "最も少な",
+    "一番少な",
+    "いちばん少な",
+    "一番小さ",
+    "smallest",
+    "lowest",
+    "least",
+)
+
+
+def _rank(s: Sentence) -> str:
+    """「いちばん予算が大きいのは？」: the largest (or smallest) of a list of figures."""
+    t = s.text.lower()
+    if any(w in t for w in _MIN):
+        return "min"
+    return "max" if any(w in t for w in _MAX) else ""
+
+
+def _asks_change(s: Sentence) -> bool:
+    norms = {m.normalized for m in s.morphs}
+    return bool(
+        norms & {"変わる", "変える", "変更", "違う", "同じ", "修正", "見直す", "上がる", "下がる"}
+    ) or bool(re.search(r"\b(change|changed|different|same)\b", s.text.lower()))
+
+
+_ORDINAL = re.compile(
+    r"(\d+|[一二三四五六七八九十])\s*(?:番目|つ目|個目)|(最初|一番目|はじめ)の|(最後)の|"
+    r"\b(first|second|third|fourth|fifth|last|\d)(?:st|nd|rd|th)?\s+(?:one|item|point|value|vision|programme|program)\b",
+    re.I,
+)
+_EN_ORD = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+_KANJI_ORD = {
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+
+
+def _ordinal_item(text: str, history: list[Message]) -> str:
+    """The item an ordinal points at in the last answer (「2番目の」, "the second one")."""
+    m = _ORDINAL.search(text)
+    if not m or not history:
+        return ""
+    if m.group(1):
+        g = m.group(1)
+        n = int(g) if g.isdigit() else _KANJI_ORD.get(g, 0)
+    elif m.group(2):
+        n = 1
+    elif m.group(3):
+        n = -1
+    else:
+        g = m.group(4).lower()
+        n = int(g) if g.isdigit() else _EN_ORD.get(g, 0)
+    answer = next((h.content for h in reversed(history) if h.role == "assistant"), "")
+    items = _listed(answer)
+    if not n or not items:
+        return ""
+    if n == -1:
+        return items[-1]
+    return items[n - 1] if n <= len(items) else ""
+
+
+def _listed(answer: str) -> list[str]:
+    """What an answer lists: bullet or numbered lines, else 「…」 quotes, else 「A、B、Cです」."""
+    lines = [
+        re.sub(r"^\s*(?:[・\-•*]|\d+[.)、．])\s*", "", ln).strip()
+        for ln in answer.splitlines()
+        if re.match(r"^\s*(?:[・\-•*]|\d+[.)、．])\s*\S", ln)
+    ]
+    if len(lines) >= 2:
+        return [re.sub(r"\[\d+\]", "", ln).strip() for ln in lines]
+    quoted = re.findall(r"「([^「」]{2,60})」", answer)
+    if len(quoted) >= 2:
+        return quoted
+    m = re.search(r"(?:は|:|：)\s*([^。]+?)(?:です|。|$)", answer)
+    parts = [x.strip() for x in re.split(r"[、,]", m.group(1))] if m else []
+    return [x for x in parts if x] if len(parts) >= 2 else []
+
+
 def _has_predicate(morphs: list[Morpheme]) -> bool:
     return any(m.coarse in ("動詞", "形容詞", "助動詞") for m in morphs)
 
@@ -1216,9 +1382,26 @@ def _en_question(text: str) -> bool:
     )
 
 
+_RELATIVE_YEAR = {
+    "来年度": 1,
+    "来年": 1,
+    "次年度": 1,
+    "翌年度": 1,
+    "再来年度": 2,
+    "昨年度": -1,
+    "前年度": -1,
+    "昨年": -1,
+}
+
+
 def _years(text: str) -> list[str]:
-    """Years a question names, as western years where possible (令和5 → 2023)."""
-    out = []
+    """Years a question names, as western years where possible (令和5 → 2023; 来年度 → the
+    year after the document's)."""
+    out = [
+        str(DOCUMENT_YEAR + d)
+        for w, d in _RELATIVE_YEAR.items()
+        if w in text and not any(w in x and w != x for x in _RELATIVE_YEAR if x in text)
+    ]
     for m in _YEAR.finditer(text):
         if m.group(1):
             n = 1 if m.group(2) == "元" else int(m.group(2))
@@ -1303,8 +1486,7 @@ def _definition_term(morphs: list[Morpheme]) -> str:
                 j -= 1
             while j < i and (
                 morphs[j].normalized in ANAPHORA
-                or morphs[j].normalized in QUESTION_WORDS
-                or morphs[j].surface in ("そのうち", "うち", "その", "この")
+                or morphs[j].surface in ("そのうち", "うち", "その", "この", "そもそも")
             ):
                 j += 1
             term = "".join(surfaces[j:i]).strip("「」『』 の")
@@ -1319,7 +1501,10 @@ def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
     out: list[Part] = []
     for p in parts:
         known = vocabulary is None or any(t in vocabulary for t in p.subject)
-        own = _specific(p) and known
+        asks_something = bool(p.needs) or p.asks is not Asks.other
+        # 「庁内説明資料に使いたいので」 (words the documents never use, asking nothing) joins the
+        # part before; 「パブコメの締め切りは？」 asks about an unknown thing: it stays a part
+        own = _specific(p) and (known or asks_something)
         if out and (not own or (p.anaphoric and not p.names)):
             prev = out[-1]
             if p.asks not in (Asks.other, prev.asks) and prev.asks is not Asks.other:

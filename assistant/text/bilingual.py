@@ -242,15 +242,19 @@ class Glossary:
     def groups(self, text: str) -> list[tuple[str, ...]]:
         """Per English word or phrase of ``text``, the Japanese terms it may be written as
         (a word that is not in the list stands for itself)."""
+        return [alts for _, alts in self.pairs(text)]
+
+    def pairs(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """(English lemma or phrase, its Japanese terms) for each unit of ``text``."""
         words = _WORD.findall((text or "").replace("-", " "))
         lemmas = [lemma(w) for w in words]
-        out: list[tuple[str, ...]] = []
+        out: list[tuple[str, tuple[str, ...]]] = []
         i = 0
         while i < len(words):
             for n in range(min(self.longest, len(words) - i), 0, -1):
                 key = " ".join(lemmas[i : i + n])
                 if key in self.entries:
-                    out.append(self.entries[key])
+                    out.append((key, self.entries[key]))
                     i += n
                     break
             else:
@@ -258,11 +262,11 @@ class Glossary:
                 year = _YEAR.match(w)
                 found = self._word(lemmas[i])
                 if year:
-                    out.append(tuple(era_year(int(year.group(1)))))
+                    out.append((lemmas[i], tuple(era_year(int(year.group(1))))))
                 elif found:
-                    out.append(found)
+                    out.append((lemmas[i], found))
                 elif w.lower() not in STOPWORDS and lemmas[i] not in STOPWORDS and len(w) > 1:
-                    out.append((w.removesuffix("'s"),))
+                    out.append((lemmas[i], (w.removesuffix("'s"),)))
                 i += 1
         return out
 
