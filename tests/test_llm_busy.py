@@ -178,8 +178,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 # ---- through the service: the extractive answer, marked degraded, while the model is busy ----------
+@pytest.mark.parametrize("fallback", [True, False])
 def test_busy_model_gives_the_extractive_answer_through_the_api(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, fallback: bool
 ) -> None:
     from assistant.api.app import create_app
     from tests.test_api_harness import (
@@ -197,19 +198,29 @@ def test_busy_model_gives_the_extractive_answer_through_the_api(
             settings = _openai(srv.base_url, llm_busy_wait_s=0.2)
             model = chat_model_from_settings(settings)
             assert isinstance(model, BoundedChatModel) and model.max_in_flight == 1
-            services = make_services(build_base(tmp_path_factory), tmp_path, chat_model=model)
+            services = make_services(
+                build_base(tmp_path_factory),
+                tmp_path,
+                chat_model=model,
+                fallback_to_extractive=fallback,
+            )
             body = {"messages": [{"role": "user", "content": GROUNDED_Q}]}
             with live_server(create_app(services)) as url, ThreadPoolExecutor(1) as pool:
                 first = pool.submit(httpx.post, f"{url}/api/chat", json=body, timeout=60)
                 assert gate.entered.wait(30), "the first question never reached the model"
                 second = httpx.post(f"{url}/api/chat", json=body, timeout=60)
                 assert not first.done(), "the second question waited for the first"
-                assert second.status_code == 200, second.text
-                answer = second.json()
-                assert answer["degraded"] is True
-                assert "busy" in answer["degraded_reason"]
-                assert answer["answer"] and answer["citations"]
-                check_citations(answer)
+                if fallback:
+                    assert second.status_code == 200, second.text
+                    answer = second.json()
+                    assert answer["degraded"] is True
+                    assert "busy" in answer["degraded_reason"]
+                    assert answer["answer"] and answer["citations"]
+                    check_citations(answer)
+                else:  # no fallback wanted: a clear 503 that says what to do
+                    assert second.status_code == 503, second.text
+                    err = second.json()["error"]
+                    assert err["code"] == "model_busy" and "KANSAI_LLM_MAX_IN_FLIGHT" in err["hint"]
                 gate.release.set()
                 done = first.result(60)
         finally:
