@@ -342,9 +342,9 @@ def print_table(summary: dict[str, dict[str, Any]], installs: dict[str, Any]) ->
         ("first token, short prompt, s", lambda n, s: s["short_ttft_s"]),
     ]
     names = list(summary)
-    print(f"{'':32}" + "".join(f"{n:>24}" for n in names))
+    print(f"{'':34}" + "".join(f"{n:>30}" for n in names))
     for label, fn in rows:
-        print(f"{label:32}" + "".join(f"{fn(n, summary[n])!s:>24}" for n in names))
+        print(f"{label:34}" + "".join(f"{fn(n, summary[n])!s:>30}" for n in names))
 
 
 def main(argv: list[str] | None = None) -> int:
