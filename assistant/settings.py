@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     local_llm_gguf: str = ""  # a GGUF path; empty = the packaged Qwen2.5 model
     local_llm_cache: Path = PROJECT_ROOT / "var" / "models"
     local_llm_port: int = Field(default=8090, ge=1, le=65535)
+    # `llm-server`: CPU threads for prompt and generation (0 = every core), context window in
+    # tokens (shared by the slots), and generation slots (parallel answers; on 2 cores one
+    # answer at full speed beats two at half speed)
+    local_llm_threads: int = Field(default=0, ge=0, le=256)
+    local_llm_ctx: int = Field(default=4096, ge=512, le=131072)
+    local_llm_parallel: int = Field(default=1, ge=1, le=16)
+    # Generations in flight from this process before a further question is answered without
+    # the model (ModelBusy -> the extractive answer, `degraded`). None = automatic: the local
+    # server's slots (KANSAI_LOCAL_LLM_PARALLEL) for a loopback KANSAI_LLM_BASE_URL, 8 for a
+    # remote one; 0 = no bound. A question waits at most llm_busy_wait_s for a free slot.
+    llm_max_in_flight: int | None = Field(default=None, ge=0, le=1024)
+    llm_busy_wait_s: float = Field(default=0.5, ge=0.0, le=60.0)
 
     # Service
     host: str = "127.0.0.1"

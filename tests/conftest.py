@@ -159,12 +159,13 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
 def require_local_llm() -> None:
     """Skip a local-LLM test where the extra is not installed — but fail where CI promised it
     (``KANSAI_REQUIRE_LOCAL_LLM=1``, set by .ci/run after ``make local-llm``)."""
-    import importlib.util
     import os
 
-    if importlib.util.find_spec("llama_cpp") is not None:
+    from assistant.llm.server import RUNTIME, extra_installed
+
+    if extra_installed():
         return
-    msg = "llama-cpp-python is not installed (run `make local-llm` for this test)"
+    msg = f"{RUNTIME} or the model parts are not installed (run `make local-llm` for this test)"
     if os.environ.get("KANSAI_REQUIRE_LOCAL_LLM") == "1":
         pytest.fail(msg + " — but KANSAI_REQUIRE_LOCAL_LLM=1")
     pytest.skip(msg)

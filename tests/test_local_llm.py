@@ -1,7 +1,8 @@
 """The local LLM path: joining the packaged GGUF, the server helper, the ``llm-server`` CLI.
 
-Most tests use tiny fake part files; one slow test starts the real llama-cpp-python server and
-asks it through the official ``openai`` client (it skips when the local-llm extra is absent).
+Most tests use tiny fake part files; the slow ones start the real server (llama.cpp inside
+xllamacpp, through ``kansai-assistant llm-server``) and ask it through the official ``openai``
+client (they skip when the local-llm extra is absent, and fail instead in CI).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import errno
 import hashlib
 import socket
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,7 +27,7 @@ from assistant.llm.local_model import (
     is_verified,
     stamp_path,
 )
-from assistant.llm.server import LlamaServer, check_port_free, require_llama_cpp, running
+from assistant.llm.server import LlamaServer, check_port_free, require_runtime, running
 
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 1500, b"c" * 7]
 WHOLE = b"".join(PARTS)
@@ -212,13 +212,61 @@ def test_check_gguf(tmp_path: Path) -> None:
 
 # ---- server helper and CLI -------------------------------------------------------------------
 def test_server_command_listens_on_loopback_only(tmp_path: Path) -> None:
-    cmd = LlamaServer(model=tmp_path / "m.gguf", alias="m", port=8123).command()
-    assert cmd[1:3] == ["-m", "llama_cpp.server"]
-    args = dict(zip(cmd[3::2], cmd[4::2], strict=False))
-    assert args["--host"] == "127.0.0.1"
-    assert args["--port"] == "8123"
-    assert args["--n_ctx"] == "4096"
-    assert args["--model_alias"] == "m"
+    cmd = LlamaServer(model=tmp_path / "m.gguf", alias="m", port=8123, n_threads=3).command()
+    assert cmd[0] == sys.executable and cmd[1:3] == ["-m", "assistant.llm.serve"]
+    args = dict(zip(cmd[3::2], cmd[4::2], strict=True))
+    assert args == {
+        "--model": str(tmp_path / "m.gguf"),
+        "--alias": "m",
+        "--host": "127.0.0.1",
+        "--port": "8123",
+        "--n-ctx": "4096",
+        "--threads": "3",
+        "--parallel": "1",
+    }
+
+
+def test_the_child_process_configures_llama_cpp_as_asked(tmp_path: Path) -> None:
+    """The command line above, read by the child, becomes xllamacpp's CommonParams."""
+    from tests.conftest import require_local_llm
+
+    require_local_llm()
+    from assistant.llm import serve
+
+    cmd = LlamaServer(
+        model=tmp_path / "m.gguf", alias="qwen", port=8123, n_ctx=2048, n_threads=2, parallel=2
+    ).command()
+    params = serve.common_params(serve.parse_args(cmd[3:]))
+    assert params.model.path == str(tmp_path / "m.gguf")
+    assert params.model_alias == {"qwen"}
+    assert list(params.hostnames) == ["127.0.0.1"] and params.port == 8123
+    assert (params.n_ctx, params.n_parallel) == (2048, 2)
+    assert (params.cpuparams.n_threads, params.cpuparams_batch.n_threads) == (2, 2)
+    assert params.ui is False
+
+
+def test_threads_context_and_slots_come_from_options_then_settings(tmp_path: Path) -> None:
+    from argparse import Namespace
+
+    from assistant.llm.cli import server_for
+    from assistant.settings import Settings
+
+    settings = Settings(local_llm_threads=1, local_llm_ctx=2048, local_llm_parallel=2)
+    none = Namespace(n_ctx=None, threads=None, parallel=None)
+    srv = server_for(none, settings, tmp_path / "m.gguf", "m", 9000)
+    assert (srv.n_threads, srv.n_ctx, srv.parallel) == (1, 2048, 2)
+    given = Namespace(n_ctx=1024, threads=2, parallel=1)
+    srv = server_for(given, settings, tmp_path / "m.gguf", "m", 9000)
+    assert (srv.n_threads, srv.n_ctx, srv.parallel) == (2, 1024, 1)
+    srv = server_for(none, Settings(), tmp_path / "m.gguf", "m", 9000)
+    assert srv.n_threads >= 1 and (srv.n_ctx, srv.parallel) == (4096, 1)
+
+
+def test_bad_thread_count_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["llm-server", "--threads", "0"])
+    assert info.value.code == 2
+    assert "--threads: must be 1 or more, got 0" in capsys.readouterr().err
 
 
 def test_busy_port_is_a_clear_error() -> None:
@@ -266,9 +314,9 @@ def test_running_reports_an_early_exit(tmp_path: Path) -> None:
 def test_cli_without_the_extra_says_make_local_llm(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # find_spec() then answers None
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)  # find_spec() then answers None
     with pytest.raises(ConfigError) as info:
-        require_llama_cpp()
+        require_runtime()
     assert "make local-llm" in info.value.one_line()
     assert main(["llm-server"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -278,7 +326,7 @@ def test_cli_without_the_extra_says_make_local_llm(
 def test_cli_bad_gguf_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("assistant.llm.cli.require_llama_cpp", lambda: None)
+    monkeypatch.setattr("assistant.llm.cli.require_runtime", lambda: None)
     import socket
 
     with socket.socket() as sock:  # a port nothing listens on (8090 may be taken here)
@@ -294,7 +342,7 @@ def test_cli_bad_gguf_is_one_line(
 def test_cli_busy_port_fails_before_touching_the_model(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("assistant.llm.cli.require_llama_cpp", lambda: None)
+    monkeypatch.setattr("assistant.llm.cli.require_runtime", lambda: None)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
@@ -307,28 +355,57 @@ def test_cli_busy_port_fails_before_touching_the_model(
 # ---- the real model ------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.llm
-def test_real_server_answers_through_openai_client(tmp_path: Path) -> None:
+def test_llm_server_cli_serves_the_real_model_streaming_and_not(tmp_path: Path) -> None:
+    """`kansai-assistant llm-server --port N`: joins/verifies the packaged model, serves it on the
+    loopback (models list, plain and streamed chat), and SIGTERM stops it cleanly."""
     from tests.conftest import require_local_llm
 
     require_local_llm()
+    import os
+    import signal
+    import subprocess
+
+    import httpx
     from openai import OpenAI
 
-    from assistant.settings import Settings
+    from assistant.llm.chat_model import OpenAIChatModel
+    from assistant.llm.server import wait_until_ready
 
-    model = QWEN_CODER_1_5B.ensure(Settings().local_llm_cache)
-    server = LlamaServer(model=model, alias=QWEN_CODER_1_5B.name, port=_free_port())
-    with running(server.command(), server.base_url, tmp_path / "llm.log", timeout_s=300) as srv:
-        assert srv.model_id == QWEN_CODER_1_5B.name
-        client = OpenAI(base_url=srv.base_url, api_key="local", timeout=120)
-        started = time.perf_counter()
+    port = _free_port()
+    exe = Path(sys.executable).parent / "kansai-assistant"
+    out = tmp_path / "cli.log"
+    env = {**os.environ, "KANSAI_LOCAL_LLM_THREADS": str(min(2, os.cpu_count() or 1))}
+    with out.open("wb") as fh:
+        proc = subprocess.Popen(
+            [str(exe), "llm-server", "--port", str(port), "--n-ctx", "2048"],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        assert wait_until_ready(proc, base_url, out, 300) == QWEN_CODER_1_5B.name
+        client = OpenAI(base_url=base_url, api_key="local", timeout=120)
         reply = client.chat.completions.create(
-            model=srv.model_id,
+            model=QWEN_CODER_1_5B.name,
             messages=[
                 {"role": "user", "content": "日本の首都はどこですか？一言で答えてください。"}
             ],
             max_tokens=16,
             temperature=0,
         )
-        assert time.perf_counter() - started < 120
-    text = reply.choices[0].message.content or ""
-    assert "東京" in text
+        assert "東京" in (reply.choices[0].message.content or "")
+        assert reply.usage is not None and reply.usage.completion_tokens >= 1
+        # streamed, through the product's own client: several deltas, then a finish
+        model = OpenAIChatModel(base_url=base_url, model="", max_tokens=24, timeout=120)
+        count = "Count from 1 to 5 in digits, separated by commas. Nothing else."
+        deltas = list(model.stream([{"role": "user", "content": count}]))
+        assert len(deltas) >= 5 and "1, 2, 3, 4, 5" in "".join(deltas), deltas
+        models = httpx.get(f"{base_url}/models", timeout=5).json()
+        assert [m["id"] for m in models["data"]] == [QWEN_CODER_1_5B.name]
+        assert "serving qwen2.5-coder-1.5b-instruct-q4_k_m" in out.read_text(encoding="utf-8")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(60)
+    assert code == 0, out.read_text(encoding="utf-8")[-2000:]
+    assert "stopped the LLM server" in out.read_text(encoding="utf-8")

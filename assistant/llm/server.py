@@ -1,4 +1,4 @@
-"""Start, wait for and stop llama-cpp-python's OpenAI-compatible server (a subprocess).
+"""Start, wait for and stop the local LLM server (a subprocess: llama.cpp inside xllamacpp).
 
 Used by ``kansai-assistant llm-server``, the tests and the benchmarks: the product reaches the
 local model only through the same OpenAI-compatible HTTP path as any other server.
@@ -24,15 +24,34 @@ from assistant.errors import ConfigError, UpstreamModelError, UpstreamTimeout
 from assistant.llm.local_model import INSTALL_HINT
 
 LOOPBACK = "127.0.0.1"
-
-# llama_cpp.server reads these from the environment and lets them win over our arguments.
-_ENV_OVERRIDES = ("HOST", "PORT", "CONFIG_FILE")
+RUNTIME = "xllamacpp"  # the prebuilt llama.cpp wheel of the `local-llm` extra
 
 
-def require_llama_cpp() -> None:
+def runtime_installed() -> bool:
+    return importlib.util.find_spec(RUNTIME) is not None
+
+
+def extra_installed() -> bool:
+    """The whole ``local-llm`` extra: the runtime and every part of the packaged model."""
+    from assistant.llm.local_model import QWEN_CODER_1_5B
+
+    return runtime_installed() and all(
+        importlib.util.find_spec(m) is not None for m in QWEN_CODER_1_5B.part_modules
+    )
+
+
+def require_runtime() -> None:
     """Fail with one line when the ``local-llm`` extra is not installed."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise ConfigError("llama-cpp-python (the local-llm extra) is not installed", INSTALL_HINT)
+    if not runtime_installed():
+        raise ConfigError(f"{RUNTIME} (the local-llm extra) is not installed", INSTALL_HINT)
+
+
+def default_threads() -> int:
+    """Every core this process may use (the affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -52,15 +71,15 @@ def check_port_free(host: str, port: int) -> None:
 
 @dataclass(frozen=True)
 class LlamaServer:
-    """How to run ``python -m llama_cpp.server`` for one GGUF model on the loopback."""
+    """How to run llama.cpp's server (``python -m assistant.llm.serve``) for one GGUF model."""
 
     model: Path
     alias: str
     port: int
     host: str = LOOPBACK
     n_ctx: int = 4096
-    n_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    extra_args: tuple[str, ...] = ()
+    n_threads: int = field(default_factory=default_threads)
+    parallel: int = 1  # generation slots
 
     @property
     def base_url(self) -> str:
@@ -70,22 +89,21 @@ class LlamaServer:
         return [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "assistant.llm.serve",
             "--model",
             str(self.model),
-            "--model_alias",
+            "--alias",
             self.alias,
             "--host",
             self.host,
             "--port",
             str(self.port),
-            "--n_ctx",
+            "--n-ctx",
             str(self.n_ctx),
-            "--n_threads",
+            "--threads",
             str(self.n_threads),
-            "--n_threads_batch",
-            str(self.n_threads),
-            *self.extra_args,
+            "--parallel",
+            str(self.parallel),
         ]
 
 
@@ -109,7 +127,7 @@ def running(
     The server's output goes to ``log_path``; if it dies before it is ready, its last log
     line is in the error.
     """
-    env = {k: v for k, v in os.environ.items() if k not in _ENV_OVERRIDES}
+    env = dict(os.environ)
     # ggml's OpenMP threads spin while waiting; when another process wants a core (the app, an
     # embedder) that collapsed generation on 2 cores from ~4.5 to ~0.3 tokens/s. Passive waits
     # keep it steady; set OMP_WAIT_POLICY yourself to override.

@@ -1,9 +1,9 @@
 """The local LLM through the service: time to first token and tokens/s.
 
-llama-cpp-python's OpenAI server (``assistant.llm.server``) runs the packaged Qwen2.5 GGUF on
+llama.cpp's OpenAI server (xllamacpp, ``assistant.llm.server``) runs the packaged Qwen2.5 GGUF on
 127.0.0.1; ``kansai-assistant serve`` uses it with ``KANSAI_GENERATOR=openai`` and we stream
 ``/api/chat``. The same questions are also sent straight to the LLM server (the model alone),
-so the service's share is visible. Skipped when ``llama_cpp`` is not importable.
+so the service's share is visible. Skipped when ``xllamacpp`` is not importable.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SKIPPED = "skipped: local-llm extra not installed"
 
 
 def available() -> bool:
-    return importlib.util.find_spec("llama_cpp") is not None
+    return importlib.util.find_spec("xllamacpp") is not None
 
 
 def _sse(resp: httpx.Response) -> Iterator[tuple[str, str]]:
@@ -96,10 +96,10 @@ class ServerLog:
 
 
 def count_tokens(client: httpx.Client, base_url: str, text: str) -> int | None:
-    """Tokens of ``text`` by the model's own tokenizer (llama-cpp's /extras/tokenize)."""
+    """Tokens of ``text`` by the model's own tokenizer (llama.cpp server's /tokenize)."""
     root = base_url.removesuffix("/v1")
     try:
-        resp = client.post(f"{root}/extras/tokenize", json={"input": text})
+        resp = client.post(f"{root}/tokenize", json={"content": text})
         return len(resp.json()["tokens"]) if resp.status_code == 200 else None
     except (httpx.HTTPError, ValueError, KeyError):
         return None
