@@ -227,7 +227,13 @@ class Runner:
                     cache[key] = self.checker.check(sentence, cited).supported
             return cache[key]
 
-        claims = [(p.text, list(p.citations)) for p in typed] or self.checker.claims(res.answer)
+        # a typed answer says which parts are claims; only an untyped one is split by wording
+        has_parts = bool(getattr(res, "parts", None))
+        claims = (
+            [(p.text, list(p.citations)) for p in typed]
+            if has_parts
+            else self.checker.claims(res.answer)
+        )
         for sentence, cited in claims:
             refs = [n for n in dict.fromkeys(cited) if n in texts]
             cited_texts = [texts[n] for n in refs]
