@@ -34,9 +34,9 @@ from assistant.answer.types import AnswerPart, AnswerResult, Message, Mode, Part
 from assistant.answer.understand import Asks, Part, Understander, Understanding, _years
 from assistant.engine import Engine
 from assistant.errors import BadRequest, UpstreamModelError
-from assistant.llm.chat_model import ChatModel, OpenAIChatModel
+from assistant.llm.chat_model import ChatModel
+from assistant.llm.factory import chat_model_from_settings
 from assistant.retrieval.searcher import Passage
-from assistant.settings import GeneratorKind
 from assistant.text.bilingual import lexical_query
 
 log = logging.getLogger(__name__)
@@ -68,15 +68,8 @@ class AnswerEngine:
         self.engine = engine
         self.settings = s = engine.settings
         tok, emb = engine.tokenizer, engine.embedder
-        if chat_model is None and s.generator is GeneratorKind.openai:
-            chat_model = OpenAIChatModel(
-                base_url=s.llm_base_url,
-                model=s.llm_model,
-                api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else "",
-                timeout=s.llm_timeout_s,
-                max_tokens=s.llm_max_tokens,
-                temperature=s.llm_temperature,
-            )
+        if chat_model is None:  # one factory for chat models, like the one for embedders
+            chat_model = chat_model_from_settings(s)
         self.chat_model = chat_model
         self.understander = Understander(tok)
         self.finder = EvidenceFinder(tok, emb)
