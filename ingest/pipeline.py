@@ -23,17 +23,25 @@ import numpy as np
 from assistant.embedding.base import Embedder
 from assistant.errors import IngestError
 from assistant.index.bm25 import build_bm25, save_bm25
-from assistant.index.layout import FORMAT_VERSION, DocumentEntry, IndexLayout, Manifest
+from assistant.index.layout import (
+    FORMAT_VERSION,
+    DocumentEntry,
+    IndexLayout,
+    Manifest,
+    read_outline,
+    write_outline,
+)
 from assistant.index.store import ChromaStore, drop_server_collection
 from assistant.settings import Settings
-from assistant.text.tokenizer import Tokenizer
+from assistant.text.tokenizer import CharBigramTokenizer, Tokenizer
 from ingest.chunker import Chunk, Chunker
-from ingest.clean import clean_lines
+from ingest.converters import converter_for
 from ingest.loaders import LoadedDoc, SkipFile, discover, load
+from ingest.structure import Node
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "structure-v2"
+CHUNKER_VERSION = "structure-v2;statute-v1"
 Progress = Callable[[str, int, int], None]
 
 
@@ -69,6 +77,7 @@ def doc_id_for(path: Path) -> str:
 
 
 def chunk_record(c: Chunk, tokens: list[str]) -> dict[str, Any]:
+    """A chunk as stored in ``chunks.jsonl``; ``label`` is its citation (statutes: law + article)."""
     return {
         "id": c.chunk_id,
         "doc_id": c.doc_id,
@@ -80,6 +89,8 @@ def chunk_record(c: Chunk, tokens: list[str]) -> dict[str, Any]:
         "chunk_index": c.index,
         "position": c.position,
         "content_hash": c.content_hash,
+        "label": str(c.extra.get("label", "")),
+        "version": str(c.extra.get("version", "")),
         "tokens": tokens,
     }
 
@@ -91,6 +102,8 @@ def chroma_metadata(rec: dict[str, Any]) -> dict[str, Any]:
         "section": rec["section"],
         "chunk_index": rec["chunk_index"],
     }
+    if rec.get("label"):
+        md["label"] = rec["label"]
     for k, v in rec["position"].items():
         if v is not None:
             md[k] = v
@@ -162,6 +175,7 @@ class Ingestor:
 
     # ---- internals ----------------------------------------------------------------------
     def _previous(self) -> tuple[Manifest | None, list[dict[str, Any]], np.ndarray]:
+        self._prev_outline: dict[str, list[Node]] = {}
         gen = self.layout.current_generation()
         if gen is None:
             return None, [], np.zeros((0, self.embedder.dim), dtype=np.float32)
@@ -173,6 +187,7 @@ class Ingestor:
                 if x
             ]
             vectors = np.load(gen / "embeddings.npy")
+            self._prev_outline = read_outline(gen)
         except Exception as exc:  # a damaged previous index is rebuilt from the files
             log.warning("previous index unreadable (%s): rebuilding from scratch", exc)
             return None, [], np.zeros((0, self.embedder.dim), dtype=np.float32)
@@ -215,9 +230,11 @@ class Ingestor:
 
         documents: dict[str, DocumentEntry] = {}
         records: list[dict[str, Any]] = []
+        outline: dict[str, list[Node]] = {}
+        fresh: list[dict[str, Any]] = []  # records still to tokenize
         seen_paths: set[str] = set()
         for n, path in enumerate(files, start=1):
-            self.progress("files", n, len(files))
+            self.progress("read", n, len(files))
             try:
                 doc = load(path)
             except SkipFile as exc:
@@ -230,10 +247,11 @@ class Ingestor:
             old = prev.documents.get(doc_id) if prev else None
             if old and old.sha256 == doc.sha256 and not (reason or retok or rechunk):
                 recs = [prev_records[i] for i in by_doc.get(doc_id, [])]
+                outline[doc_id] = self._prev_outline.get(doc_id, [])
                 report.unchanged.append(doc_id)
             else:
                 try:
-                    recs = self._chunk_doc(doc_id, doc)
+                    recs, nodes = self._chunk_doc(doc_id, doc)
                 except Exception as exc:  # one bad file must not stop the ingest
                     report.skipped.append(
                         (str(path), f"could not be chunked ({type(exc).__name__}: {exc})")
@@ -242,6 +260,8 @@ class Ingestor:
                 if not recs:
                     report.skipped.append((str(path), "no text left after cleaning"))
                     continue
+                outline[doc_id] = nodes
+                fresh.extend(recs)
                 (report.changed if old else report.added).append(doc_id)
             documents[doc_id] = DocumentEntry(
                 doc_id=doc_id,
@@ -250,6 +270,7 @@ class Ingestor:
                 title=recs[0]["title"],
                 chunk_ids=[r["id"] for r in recs],
                 pages=len(doc.pages) if doc.paged else None,
+                meta=_document_meta(doc.meta),
             )
             records.extend(recs)
 
@@ -265,6 +286,7 @@ class Ingestor:
                     continue
                 documents[doc_id] = entry
                 records.extend(prev_records[i] for i in by_doc.get(doc_id, []))
+                outline[doc_id] = self._prev_outline.get(doc_id, [])
 
         if not documents:
             if report.skipped:
@@ -291,26 +313,21 @@ class Ingestor:
             report.chunks = prev.chunk_count
             return report
 
-        if retok:
-            for n, r in enumerate(records, start=1):
-                if n % 50 == 0 or n == len(records):
-                    self.progress("tokenize", n, len(records))
-                r["tokens"] = self.tokenizer.tokenize(r["index_text"])
+        todo = records if retok else fresh
+        for n, r in enumerate(todo, start=1):
+            if n % 50 == 0 or n == len(todo):
+                self.progress("tokenize", n, len(todo))
+            r["tokens"] = self.tokenizer.tokenize(r["index_text"])
 
         vectors = self._vectors(records, cache, report)
-        report.generation = self._write(prev, documents, records, vectors, report)
+        report.generation = self._write(prev, documents, records, vectors, report, outline)
         return report
 
-    def _chunk_doc(self, doc_id: str, doc: LoadedDoc) -> list[dict[str, Any]]:
-        lines = []
-        for page_no, page in enumerate(doc.pages, start=1):
-            lines.extend(clean_lines(page, page=page_no if doc.paged else None))
-            lines.append(clean_lines([""])[0])  # page break = paragraph break
-        title = doc.title or _first_text(lines) or doc_id
-        aliases = doc.meta.get("heading_aliases") or {}
-        levels = doc.meta.get("heading_levels") or {}
-        chunks = self.chunker.chunk(doc_id, title, lines, aliases=aliases, levels=levels)  # type: ignore[arg-type]
-        return [chunk_record(c, self.tokenizer.tokenize(c.index_text())) for c in chunks]
+    def _chunk_doc(self, doc_id: str, doc: LoadedDoc) -> tuple[list[dict[str, Any]], list[Node]]:
+        """Records (tokens filled in later, in one counted pass) and the outline with chunk ids."""
+        converted = converter_for(doc, self.chunker).convert(doc_id, doc)
+        records = [chunk_record(c, []) for c in converted.chunks]
+        return records, fill_chunk_ids(converted.outline, converted.chunks)
 
     def _vectors(
         self, records: list[dict[str, Any]], cache: dict[str, np.ndarray], report: IngestReport
@@ -340,7 +357,10 @@ class Ingestor:
         records: list[dict[str, Any]],
         vectors: np.ndarray | None,
         report: IngestReport,
+        outline: dict[str, list[Node]] | None = None,
     ) -> str:
+        if outline is None:
+            outline = {d: self._prev_outline.get(d, []) for d in documents}
         if vectors is None:
             vectors = np.zeros((0, self.embedder.dim), dtype=np.float32)
         s = self.settings
@@ -368,7 +388,16 @@ class Ingestor:
                     [chroma_metadata(r) for r in records],
                 )
             self.progress("store", len(records), len(records))
+            self.progress("bm25", 0, 2)
             save_bm25(build_bm25([r["tokens"] for r in records]), partial / "bm25", ids)
+            bigram = CharBigramTokenizer()
+            save_bm25(
+                build_bm25([bigram.tokenize(r["index_text"]) for r in records]),
+                partial / "bm25-bigram",
+                ids,
+            )
+            self.progress("bm25", 2, 2)
+            write_outline(partial, [n for d in documents for n in outline.get(d, [])])
             with open(partial / "chunks.jsonl", "w", encoding="utf-8") as fh:
                 for r in records:
                     fh.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -400,8 +429,38 @@ class Ingestor:
         return gen_name
 
 
-def _first_text(lines: list[Any]) -> str:
-    for ln in lines:
-        if ln.text:
-            return str(ln.text).lstrip("#").strip()[:80]
-    return ""
+def fill_chunk_ids(nodes: list[Node], chunks: list[Chunk]) -> list[Node]:
+    """Nodes without a chunk get the chunk whose lines hold theirs; a heading, which no chunk
+    holds as text, gets the first chunk after it (the one it leads into)."""
+    if not chunks:
+        return nodes
+    spans = sorted(
+        ((c.page_start, c.line_start, c.line_end, c.chunk_id) for c in chunks),
+        key=lambda t: (t[0] or 0, t[1]),
+    )
+    out = []
+    for n in nodes:
+        if n.chunk_id:
+            out.append(n)
+            continue
+        page = n.page or 0
+        held = next((cid for p, a, b, cid in spans if (p or 0) == page and a <= n.line <= b), "")
+        if not held:
+            held = next((cid for p, a, _b, cid in spans if ((p or 0), a) > (page, n.line)), "")
+        out.append(n.with_chunk(held) if held else n)
+    return out
+
+
+def _document_meta(meta: dict[str, object]) -> dict[str, Any]:
+    """What a document entry keeps of its loader's metadata (a statute's law name, version)."""
+    keep = (
+        "kind",
+        "law_name",
+        "law_num",
+        "law_num_arabic",
+        "law_id",
+        "effective",
+        "amended_by",
+        "source",
+    )
+    return {k: meta[k] for k in keep if k in meta}

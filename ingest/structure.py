@@ -15,7 +15,7 @@ from typing import Any
 
 
 class NodeKind(StrEnum):
-    title = "title"  # the document's title
+    title = "title"  # type: ignore[assignment]  # the document's title (shadows str.title)
     heading = "heading"  # a heading (章, 条 with its caption, ◆/■/● headings, 【…】)
     lead = "lead"  # a sentence that introduces the items below it (「…次の各号に掲げる…」)
     item = "item"  # a list item (●, ・, ◇, -, 号 一 二 …)
