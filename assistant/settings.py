@@ -10,6 +10,7 @@ import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,7 +60,12 @@ class Settings(BaseSettings):
     candidates: int = Field(default=30, ge=1, le=500)
     fusion: str = "weighted"  # "weighted" or "rrf"; chosen by measurement (README)
     dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # the character-bigram BM25 field's weight (Sudachi BM25 gets 1 - dense - bigram)
+    bigram_weight: float = Field(default=0.0, ge=0.0, le=1.0)
     rrf_k: int = Field(default=60, ge=1)
+    query_terms: Literal["all", "content"] = "all"  # "content": question words not looked up
+    fill_scores: bool = False  # give every candidate its score in every field before fusing
+    doc_decay: float = Field(default=1.0, gt=0.0, le=1.0)  # n-th chunk of one doc: × decay^n
 
     # Generation
     generator: GeneratorKind = GeneratorKind.extractive
@@ -98,6 +104,11 @@ class Settings(BaseSettings):
             )
         if self.fusion not in ("weighted", "rrf"):
             raise ValueError("KANSAI_FUSION must be 'weighted' or 'rrf'")
+        if self.dense_weight + self.bigram_weight > 1.0 + 1e-9:
+            raise ValueError(
+                "KANSAI_DENSE_WEIGHT + KANSAI_BIGRAM_WEIGHT must be at most 1 "
+                "(the Sudachi BM25 field gets the rest)"
+            )
         if self.workers > 1 and not self.chroma_host:
             raise ValueError(
                 "KANSAI_WORKERS>1 needs a Chroma server (set KANSAI_CHROMA_HOST): the embedded "

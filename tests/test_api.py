@@ -195,7 +195,17 @@ def test_search_shape_and_errors(client: Any) -> None:
     body = r.json()
     assert body["query"] == "蓄電池人材" and 1 <= len(body["results"]) <= 2
     first = body["results"][0]
-    assert set(first) == {"id", "doc_id", "title", "section", "position", "text", "score"}
+    assert set(first) == {
+        "id",
+        "doc_id",
+        "title",
+        "label",
+        "version",
+        "section",
+        "position",
+        "text",
+        "score",
+    }
     assert first["doc_id"] == "battery-memo"
     assert client.post("/api/search", json={"query": "  "}).status_code == 400
     assert client.post("/api/search", json={"query": "x", "top_k": 500}).status_code == 422

@@ -119,8 +119,9 @@ class AnswerEngine:
         history: list[Message] | None = None,
         mode: str = "chat",
         top_k: int | None = None,
+        documents: list[str] | None = None,
     ) -> AnswerResult:
-        for ev in self.stream(question, history, mode, top_k):
+        for ev in self.stream(question, history, mode, top_k, documents):
             if ev.kind == "final" and ev.result is not None:
                 return ev.result
         raise RuntimeError("the answer stream ended without a result")  # pragma: no cover
@@ -131,6 +132,7 @@ class AnswerEngine:
         history: list[Message] | None = None,
         mode: str = "chat",
         top_k: int | None = None,
+        documents: list[str] | None = None,
     ) -> Iterator[Event]:
         t0 = time.perf_counter()
         question, m, history = self._validate(question, mode, history)
@@ -140,7 +142,7 @@ class AnswerEngine:
         query = self._spelling(self._query(focus(question), history))
         qvec = self.engine.embedder.embed_query(query)
         lexical = lexical_query(query, lang)
-        passages = self.retrieve(query, lang, top_k or self.settings.top_k, qvec)
+        passages = self.retrieve(query, lang, top_k or self.settings.top_k, qvec, documents)
         idf, vocab = self._corpus_stats()
         t_retr = time.perf_counter()
         res = AnswerResult(
@@ -184,13 +186,18 @@ class AnswerEngine:
 
     # ---- steps ------------------------------------------------------------------------------
     def retrieve(
-        self, query: str, lang: str, k: int, query_vector: np.ndarray | None = None
+        self,
+        query: str,
+        lang: str,
+        k: int,
+        query_vector: np.ndarray | None = None,
+        documents: list[str] | None = None,
     ) -> list[Passage]:
         """The passages for a (rewritten) question, as the answers use them."""
         if query_vector is None:
             query_vector = self.engine.embedder.embed_query(query)
         return self.engine.searcher.search(
-            lexical_query(query, lang), k=k, query_embedding=query_vector
+            lexical_query(query, lang), k=k, query_embedding=query_vector, documents=documents
         )
 
     def _validate(

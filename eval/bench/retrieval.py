@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.text import detect_lang
-from assistant.embedding.base import Embedder
+from assistant.embedding.base import Embedder, embed_queries
 from assistant.retrieval.searcher import Method, Searcher
 from assistant.settings import Settings
 from assistant.text.bilingual import lexical_query
@@ -186,6 +186,9 @@ class TimedEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return embed_queries(self.inner, texts)
+
     def version(self) -> str:
         return self.inner.version()
 
@@ -224,10 +227,14 @@ class EmbeddingCache:
         keys = [self._key("query", t) for t in texts]
         todo = [i for i, k in enumerate(keys) if k not in self._vecs]
         progress = Progress(f"embed {label} queries", len(todo))
-        for n, i in enumerate(todo, start=1):
-            self._vecs[keys[i]] = self.embedder.embed_query(texts[i])
-            progress(n)
-            if n % 500 == 0:
+        step = 64  # batched: one model call per 64 questions
+        for start in range(0, len(todo), step):
+            idx = todo[start : start + step]
+            vecs = embed_queries(self.embedder, [texts[i] for i in idx])
+            for i, v in zip(idx, vecs, strict=True):
+                self._vecs[keys[i]] = v
+            progress(start + len(idx))
+            if (start // step) % 8 == 7:
                 self._dirty = True
                 self.save()
         self._dirty = self._dirty or bool(todo)
