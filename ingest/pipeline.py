@@ -41,7 +41,8 @@ from ingest.structure import Node
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "structure-v2;statute-v1"
+CHUNKER_VERSION = "structure-v2;statute-v2"
+DOC_KEY = "kansai_doc_id"  # Chroma metadata key of the document id (the documents filter)
 Progress = Callable[[str, int, int], None]
 
 
@@ -97,7 +98,8 @@ def chunk_record(c: Chunk, tokens: list[str]) -> dict[str, Any]:
 
 def chroma_metadata(rec: dict[str, Any]) -> dict[str, Any]:
     md: dict[str, Any] = {
-        "doc_id": rec["doc_id"],
+        "doc_id": rec["doc_id"],  # llama-index overwrites this key with its own ref doc id…
+        DOC_KEY: rec["doc_id"],  # …so the documents filter uses this one
         "title": rec["title"],
         "section": rec["section"],
         "chunk_index": rec["chunk_index"],

@@ -394,8 +394,10 @@ def _doc_filter(wanted: list[str] | None) -> Any:
         return None
     from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
 
+    from ingest.pipeline import DOC_KEY
+
     return MetadataFilters(
-        filters=[MetadataFilter(key="doc_id", value=list(wanted), operator=FilterOperator.IN)]
+        filters=[MetadataFilter(key=DOC_KEY, value=list(wanted), operator=FilterOperator.IN)]
     )
 
 
