@@ -25,17 +25,27 @@ class Progress:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
         self._last: dict[str, int] = {}
+        self._started: dict[str, float] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.quiet or total <= 0:
             return
+        now = time.perf_counter()
+        started = self._started.setdefault(stage, now)
         pct = int(100 * done / total)
+        took = now - started
+        timing = ""
+        if took >= 1:
+            timing = f" {took:.0f}s"
+            if 0 < done < total:
+                timing += f", ~{took / done * (total - done):.0f}s left"
+        line = f"  {stage:<9} {done}/{total} ({pct}%){timing}"
         if self.tty:
             end = "\n" if done >= total else ""
-            print(f"\r  {stage:<9} {done}/{total} ({pct}%)", end=end, file=sys.stderr, flush=True)
+            print(f"\r{line}   ", end=end, file=sys.stderr, flush=True)
         elif pct // 10 != self._last.get(stage, -1) or done == total:
             self._last[stage] = pct // 10
-            print(f"  {stage:<9} {done}/{total} ({pct}%)", file=sys.stderr, flush=True)
+            print(line, file=sys.stderr, flush=True)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -83,6 +93,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 f"{report.chunks} chunks ({report.embedded} embedded, {report.reused_vectors} reused) "
                 f"in {report.seconds:.1f}s → {engine.settings.index_dir}"
             )
+            if report.stages:
+                print("  " + ", ".join(f"{k} {v:.1f}s" for k, v in report.stages.items()))
     return EXIT_SKIPPED if report.skipped else EXIT_OK
 
 

@@ -60,6 +60,7 @@ class IngestReport:
     embedded: int = 0
     reused_vectors: int = 0
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (read, embed…)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -129,16 +130,34 @@ class Ingestor:
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.chunker = chunker or Chunker()
-        self.progress = progress or (lambda stage, done, total: None)
+        self._report_progress = progress or (lambda stage, done, total: None)
+        self._stage_times: dict[str, list[float]] = {}
         self.layout = IndexLayout(settings.index_dir)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """Pass progress on, and time each stage (first to last report of it)."""
+        now = time.perf_counter()
+        span = self._stage_times.setdefault(stage, [now, now])
+        span[1] = now
+        self._report_progress(stage, done, total)
+
+    def _stage_seconds(self, started: float) -> dict[str, float]:
+        out, prev_end = {}, started
+        for stage, (first, last) in self._stage_times.items():
+            # a stage's first report comes after its first unit of work: count from the last stage's end
+            out[stage] = round(last - min(first, prev_end), 3)
+            prev_end = last
+        return out
 
     # ---- public -------------------------------------------------------------------------
     def ingest(self, paths: list[Path], rebuild: bool = False) -> IngestReport:
         started = time.perf_counter()
+        self._stage_times = {}
         with self.layout.writer_lock():
             self.layout.cleanup()
             report = self._ingest(paths, rebuild)
         report.seconds = round(time.perf_counter() - started, 3)
+        report.stages = self._stage_seconds(started)
         return report
 
     def remove(self, doc_ids: list[str]) -> IngestReport:
@@ -236,7 +255,7 @@ class Ingestor:
         fresh: list[dict[str, Any]] = []  # records still to tokenize
         seen_paths: set[str] = set()
         for n, path in enumerate(files, start=1):
-            self.progress("read", n, len(files))
+            self.progress("read", n - 1, len(files))
             try:
                 doc = load(path)
             except SkipFile as exc:
@@ -275,6 +294,8 @@ class Ingestor:
                 meta=_document_meta(doc.meta),
             )
             records.extend(recs)
+
+        self.progress("read", len(files), len(files))
 
         # documents not part of this ingest: kept, unless their file was under an ingested root
         if prev:

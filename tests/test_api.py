@@ -212,6 +212,19 @@ def test_search_shape_and_errors(client: Any) -> None:
     assert client.post("/api/search", json={"top_k": 2}).status_code == 422
 
 
+def test_search_and_chat_documents_filter(client: Any) -> None:
+    r = client.post(
+        "/api/search", json={"query": "蓄電池人材", "top_k": 3, "documents": ["hydrogen-note"]}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["results"] and {x["doc_id"] for x in r.json()["results"]} == {"hydrogen-note"}
+    r = client.post("/api/search", json={"query": "蓄電池人材", "documents": ["no-such-doc"]})
+    assert r.status_code == 400 and "no-such-doc" in r.json()["error"]["message"]
+    r = client.post("/api/chat", json=ask(mode="chat", top_k=3) | {"documents": ["battery-memo"]})
+    assert r.status_code == 200, r.text
+    assert {c["doc_id"] for c in r.json()["citations"] + r.json()["nearest"]} <= {"battery-memo"}
+
+
 def test_documents_list(client: Any) -> None:
     body = client.get("/api/documents").json()
     assert body["generation"].startswith("gen-") and body["chunks"] > 0
