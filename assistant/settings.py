@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     # the character-bigram BM25 field's weight (Sudachi BM25 gets 1 - dense - bigram)
     bigram_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    phrase_weight: float = Field(default=0.0, ge=0.0, le=1.0)  # the question's phrases verbatim
     rrf_k: int = Field(default=60, ge=1)
     query_terms: Literal["all", "content"] = "all"  # "content": question words not looked up
     fill_scores: bool = False  # give every candidate its score in every field before fusing
@@ -104,10 +105,10 @@ class Settings(BaseSettings):
             )
         if self.fusion not in ("weighted", "rrf"):
             raise ValueError("KANSAI_FUSION must be 'weighted' or 'rrf'")
-        if self.dense_weight + self.bigram_weight > 1.0 + 1e-9:
+        if self.dense_weight + self.bigram_weight + self.phrase_weight > 1.0 + 1e-9:
             raise ValueError(
-                "KANSAI_DENSE_WEIGHT + KANSAI_BIGRAM_WEIGHT must be at most 1 "
-                "(the Sudachi BM25 field gets the rest)"
+                "KANSAI_DENSE_WEIGHT + KANSAI_BIGRAM_WEIGHT + KANSAI_PHRASE_WEIGHT must be at "
+                "most 1 (the Sudachi BM25 field gets the rest)"
             )
         if self.workers > 1 and not self.chroma_host:
             raise ValueError(

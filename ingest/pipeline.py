@@ -32,6 +32,7 @@ from assistant.index.layout import (
     write_outline,
 )
 from assistant.index.store import ChromaStore, drop_server_collection
+from assistant.retrieval.phrase import phrase_text
 from assistant.settings import Settings
 from assistant.text.tokenizer import CharBigramTokenizer, Tokenizer
 from ingest.chunker import Chunk, Chunker
@@ -41,7 +42,7 @@ from ingest.structure import Node
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "structure-v2;statute-v2"
+CHUNKER_VERSION = "structure-v2;statute-v2;phrase-v1"
 DOC_KEY = "kansai_doc_id"  # Chroma metadata key of the document id (the documents filter)
 Progress = Callable[[str, int, int], None]
 
@@ -341,6 +342,7 @@ class Ingestor:
             if n % 50 == 0 or n == len(todo):
                 self.progress("tokenize", n, len(todo))
             r["tokens"] = self.tokenizer.tokenize(r["index_text"])
+            r["phrase_text"] = phrase_text(r["index_text"])
 
         vectors = self._vectors(records, cache, report)
         report.generation = self._write(prev, documents, records, vectors, report, outline)

@@ -181,3 +181,25 @@ def test_search_batch_embeds_questions_in_batches(
 class _FakeEngine:
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
+
+
+def test_phrase_field_prefers_the_whole_phrase() -> None:
+    from assistant.retrieval.phrase import phrase_scores, phrase_text
+
+    texts = [
+        phrase_text(t)
+        for t in ("第45回衆議院議員総選挙では", "第47回衆議院議員総選挙では", "選挙の話")
+    ]
+    s = phrase_scores(texts, ["第45回衆議院議員総選挙", "投開票日"])
+    assert s[0] > 0 and s[1] == 0 and s[2] == 0
+    rare_and_long = phrase_scores(texts, ["衆議院議員総選挙", "選挙"])
+    assert rare_and_long[0] > rare_and_long[2] > 0
+
+
+def test_phrase_method_searches_with_kanji_numerals(
+    index: Settings, sudachi: SudachiTokenizer
+) -> None:
+    hits = _searcher(index, sudachi).search(
+        "小規模企業者の従業員は20人以下ですか", k=3, method="phrase"
+    )
+    assert hits and hits[0].label == "中小企業基本法 第2条"

@@ -26,15 +26,16 @@ from assistant.index.store import ChromaStore
 from assistant.retrieval.hybrid import HybridRetriever, Scores
 from assistant.retrieval.lexical import BM25Field
 from assistant.retrieval.llama import EmbedderAdapter, SudachiBM25Retriever
-from assistant.retrieval.query import bigram_terms, sudachi_terms
+from assistant.retrieval.phrase import PhraseField, phrase_text
+from assistant.retrieval.query import bigram_terms, content_segments, sudachi_terms
 from assistant.settings import Settings
 from assistant.text.tokenizer import SudachiTokenizer, Tokenizer
 from ingest.structure import Node
 
 log = logging.getLogger(__name__)
 
-Method = Literal["hybrid", "dense", "bm25", "bigram"]
-METHODS: tuple[str, ...] = ("hybrid", "dense", "bm25", "bigram")
+Method = Literal["hybrid", "dense", "bm25", "bigram", "phrase"]
+METHODS: tuple[str, ...] = ("hybrid", "dense", "bm25", "bigram", "phrase")
 
 
 @dataclass
@@ -108,6 +109,7 @@ class LoadedIndex:
     doc_of_row: np.ndarray | None = None  # row → document number (for the documents filter)
     doc_numbers: dict[str, int] = field(default_factory=dict)
     outline: dict[str, list[Node]] = field(default_factory=dict)  # doc id → outline nodes
+    phrase_texts: list[str] = field(default_factory=list)  # the phrase field's view, in order
     loaded_at: float = field(default_factory=time.time)
 
     def doc_ids(self, wanted: list[str] | None) -> list[str] | None:
@@ -225,8 +227,10 @@ class Searcher:
             [doc_numbers.setdefault(r["doc_id"], len(doc_numbers)) for r in records_list],
             dtype=np.int32,
         )
+        phrase_texts = [r.get("phrase_text") or phrase_text(r["index_text"]) for r in records_list]
         log.info("loaded index %s (%d chunks)", gen.name, len(records))
         return LoadedIndex(
+            phrase_texts=phrase_texts,
             bigram=bigram,
             vectors=vectors,
             rows={cid: i for i, cid in enumerate(ids)},
@@ -279,7 +283,7 @@ class Searcher:
             fields["dense"] = idx.vector_index.as_retriever(
                 similarity_top_k=n, filters=_doc_filter(wanted)
             )
-        lexical: dict[str, BM25Field] = {}
+        lexical: dict[str, BM25Field | PhraseField] = {}
         if "bm25" in weights:
             terms = sudachi_terms(query, self.tokenizer, s.query_terms)
             lexical["bm25"] = BM25Field(idx.bm25.bm25, idx.nodes, terms, n, allowed)
@@ -287,6 +291,10 @@ class Searcher:
             sud = self.tokenizer if isinstance(self.tokenizer, SudachiTokenizer) else None
             terms = bigram_terms(query, sud, s.query_terms)
             lexical["bigram"] = BM25Field(idx.bigram, idx.nodes, terms, n, allowed)
+        if "phrase" in weights:
+            sud = self.tokenizer if isinstance(self.tokenizer, SudachiTokenizer) else None
+            phrases = content_segments(query, sud) if sud is not None else query.split()
+            lexical["phrase"] = PhraseField(idx.phrase_texts, idx.nodes, phrases, n, allowed)  # type: ignore[assignment]
         fields.update(lexical)
         fill = self._filler(idx, qvec, lexical) if s.fill_scores else None
         hybrid = HybridRetriever(
@@ -335,9 +343,12 @@ class Searcher:
             return {method: 1.0}
         s = self.settings
         bigram = s.bigram_weight if idx.bigram is not None else 0.0
-        weights = {"dense": s.dense_weight, "bm25": max(0.0, 1.0 - s.dense_weight - bigram)}
+        rest = 1.0 - s.dense_weight - bigram - s.phrase_weight
+        weights = {"dense": s.dense_weight, "bm25": max(0.0, rest)}
         if bigram > 0:
             weights["bigram"] = bigram
+        if s.phrase_weight > 0:
+            weights["phrase"] = s.phrase_weight
         return {f: w for f, w in weights.items() if w > 0}
 
     @staticmethod
@@ -348,7 +359,9 @@ class Searcher:
         return np.isin(idx.doc_of_row, numbers)
 
     @staticmethod
-    def _filler(idx: LoadedIndex, qvec: np.ndarray | None, lexical: dict[str, BM25Field]) -> Any:
+    def _filler(
+        idx: LoadedIndex, qvec: np.ndarray | None, lexical: dict[str, BM25Field | PhraseField]
+    ) -> Any:
         """Every candidate's score in every field: BM25 from the full score arrays, dense as
         the exact cosine with the stored chunk vectors (the same as Chroma's for cosine)."""
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from assistant.index.bm25 import bm25_scores
 from assistant.retrieval.fusion import diversify, rrf_fields, weighted_fields
-from assistant.retrieval.query import bigram_terms, sudachi_terms
+from assistant.retrieval.phrase import phrase_scores
+from assistant.retrieval.query import bigram_terms, content_segments, sudachi_terms
 from assistant.retrieval.searcher import Searcher
 from assistant.text.tokenizer import SudachiTokenizer
 from eval.bench.retrieval import K, rank_metrics
@@ -28,7 +29,8 @@ from eval.bench.retrieval import K, rank_metrics
 @dataclass(frozen=True)
 class Setting:
     dense: float = 0.5
-    bigram: float = 0.0  # Sudachi BM25 gets 1 - dense - bigram
+    bigram: float = 0.0  # Sudachi BM25 gets 1 - dense - bigram - phrase
+    phrase: float = 0.0
     fusion: str = "weighted"
     fill: bool = False
     query_terms: str = "all"
@@ -37,8 +39,8 @@ class Setting:
 
     @property
     def name(self) -> str:
-        sud = round(1 - self.dense - self.bigram, 2)
-        parts = [f"d{self.dense:.2f}/s{sud:.2f}/b{self.bigram:.2f}", self.fusion]
+        sud = round(1 - self.dense - self.bigram - self.phrase, 2)
+        parts = [f"d{self.dense:.2f}/s{sud:.2f}/b{self.bigram:.2f}/p{self.phrase:.2f}", self.fusion]
         if self.fill:
             parts.append("fill")
         parts.append(f"q-{self.query_terms}")
@@ -47,7 +49,12 @@ class Setting:
         return " ".join(parts)
 
     def weights(self) -> dict[str, float]:
-        w = {"dense": self.dense, "bm25": 1 - self.dense - self.bigram, "bigram": self.bigram}
+        w = {
+            "dense": self.dense,
+            "bm25": 1 - self.dense - self.bigram - self.phrase,
+            "bigram": self.bigram,
+            "phrase": self.phrase,
+        }
         return {f: v for f, v in w.items() if v > 1e-9}
 
     def settings(self) -> dict[str, Any]:
@@ -55,6 +62,7 @@ class Setting:
         return {
             "dense_weight": self.dense,
             "bigram_weight": self.bigram,
+            "phrase_weight": self.phrase,
             "fusion": self.fusion,
             "fill_scores": self.fill,
             "query_terms": self.query_terms,
@@ -97,7 +105,7 @@ def score_fields(
         "dense": np.asarray(vectors, dtype=np.float32) @ np.asarray(idx.vectors, dtype=np.float32).T
     }
     n = len(records)
-    for key in ("bm25:all", "bm25:content", "bigram:all", "bigram:content"):
+    for key in ("bm25:all", "bm25:content", "bigram:all", "bigram:content", "phrase"):
         mats[key] = np.zeros((len(texts), n), dtype=np.float32)
     for i, q in enumerate(lex):
         for mode in ("all", "content"):
@@ -105,6 +113,7 @@ def score_fields(
             if idx.bigram is not None:
                 terms = bigram_terms(q, sud, mode)  # type: ignore[arg-type]
                 mats[f"bigram:{mode}"][i] = bm25_scores(idx.bigram, terms)
+        mats["phrase"][i] = phrase_scores(idx.phrase_texts, content_segments(q, sud))  # type: ignore[arg-type]
         if progress:
             progress(i + 1)
     rel = [{j for j, r in enumerate(records) if relevant(i, r)} for i in range(len(texts))]
@@ -133,6 +142,7 @@ def ranking(sc: Scored, q: int, s: Setting, k: int = K) -> list[int]:
         "dense": sc.fields["dense"],
         "bm25": sc.fields[f"bm25:{s.query_terms}"],
         "bigram": sc.fields[f"bigram:{s.query_terms}"],
+        "phrase": sc.fields["phrase"],
     }
     scores: dict[str, dict[int, float]] = {}
     cands: set[int] = set()
@@ -180,18 +190,30 @@ def evaluate(sc: Scored, s: Setting, queries: Iterable[int] | None = None) -> di
 
 
 def grid(base: Setting | None = None) -> list[Setting]:
-    """The settings tried: weights on a 0.1 grid, both fusions, fill on/off, query terms."""
+    """The settings tried: field weights on a 0.1 grid, fill on/off, query terms, and RRF."""
     base = base or Setting()
     out = []
-    for dense, bigram in itertools.product(
-        [0.2, 0.3, 0.4, 0.5, 0.6], [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    for dense, bigram, phrase in itertools.product(
+        [0.2, 0.3, 0.4, 0.5], [0.0, 0.1, 0.2, 0.3], [0.0, 0.1, 0.2, 0.3]
     ):
-        if dense + bigram > 1.0 + 1e-9:
+        if dense + bigram + phrase > 1.0 + 1e-9:
             continue
         for fill, terms in itertools.product([False, True], ["all", "content"]):
-            out.append(replace(base, dense=dense, bigram=bigram, fill=fill, query_terms=terms))
+            out.append(
+                replace(
+                    base, dense=dense, bigram=bigram, phrase=phrase, fill=fill, query_terms=terms
+                )
+            )
     for fill, terms in itertools.product([False, True], ["all", "content"]):
         out.append(
-            replace(base, dense=1 / 3, bigram=1 / 3, fusion="rrf", fill=fill, query_terms=terms)
+            replace(
+                base,
+                dense=0.25,
+                bigram=0.25,
+                phrase=0.25,
+                fusion="rrf",
+                fill=fill,
+                query_terms=terms,
+            )
         )
     return out

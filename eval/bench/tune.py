@@ -33,6 +33,7 @@ from eval.bench.statutes import DEFAULT_STATUTE_CASES, load_statute_cases, statu
 log = logging.getLogger("eval.bench.tune")
 
 BASELINE = Setting(dense=0.0, bigram=1.0, query_terms="all")  # plain character-bigram BM25
+PHRASE = Setting(dense=0.0, bigram=0.0, phrase=1.0)
 PREVIOUS = Setting(dense=0.5, bigram=0.0)  # the default before this change
 SUDACHI = Setting(dense=0.0, bigram=0.0)
 DENSE = Setting(dense=1.0, bigram=0.0)
@@ -57,8 +58,28 @@ def _lexical(texts: list[str]) -> list[str]:
     return [lexical_query(t, detect_lang(t)) for t in texts]
 
 
+def _cached(work: Path, name: str, index_dir: Path, texts: list[str], make: Any) -> Scored:
+    """Scored matrices kept on disk per (index generation, questions, tokenizer version)."""
+    import hashlib
+    import pickle
+
+    from assistant.index.layout import IndexLayout
+
+    gen = IndexLayout(index_dir).current_generation()
+    raw = json.dumps([str(gen), texts, get_tokenizer("sudachi").version()], ensure_ascii=False)
+    path = work / "tune-cache" / f"{name}-{hashlib.sha256(raw.encode()).hexdigest()[:16]}.pkl"
+    if path.exists():
+        with open(path, "rb") as fh:
+            return pickle.load(fh)  # type: ignore[no-any-return]
+    sc = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        pickle.dump(sc, fh)
+    return sc  # type: ignore[no-any-return]
+
+
 def build_sets(
-    work: Path, cache: EmbeddingCache, embedder: Any
+    work: Path, cache: EmbeddingCache, embedder: Any, only: str = ""
 ) -> dict[str, tuple[Scored, dict[str, list[int]]]]:
     """Each query set scored once, with its dev/test query numbers."""
     out: dict[str, tuple[Scored, dict[str, list[int]]]] = {}
@@ -71,14 +92,20 @@ def build_sets(
     vecs = cache.queries(texts, "JSQuAD")
     cache.save()
     gold = [q.doc_id for q in ds.questions]
-    sc = score_fields(
-        _searcher(jindex, embedder),
+    sc = _cached(
+        work,
         "jsquad",
+        jindex,
         texts,
-        vecs,
-        lambda i, rec: rec["doc_id"] == gold[i],
-        dedupe_docs=True,
-        progress=Progress("score JSQuAD", len(texts)),
+        lambda: score_fields(
+            _searcher(jindex, embedder),
+            "jsquad",
+            texts,
+            vecs,
+            lambda i, rec: rec["doc_id"] == gold[i],
+            dedupe_docs=True,
+            progress=Progress("score JSQuAD", len(texts)),
+        ),
     )
     parity = [int(g.split("-")[1]) % 2 for g in gold]
     out["jsquad"] = (
@@ -89,8 +116,11 @@ def build_sets(
         },
     )
 
+    if only == "jsquad":
+        return out
+
     # statutes over the full corpus
-    full = work / "full" / "index"
+    full = work / "corpus" / "index-full"
     _ensure_index(PROJECT_ROOT / "corpus", full, embedder)
     cases = load_statute_cases(DEFAULT_STATUTE_CASES)
     texts = [str(c["question"]) for c in cases]
@@ -116,11 +146,11 @@ def build_sets(
     vecs = cache.queries(texts, "vision")
     cache.save()
     golds = [list(c["gold"]) for c in vcases]  # type: ignore[call-overload]
-    vision_docs = work / "vision" / "docs"
+    vision_docs = work / "corpus" / "vision-docs"
     vision_docs.mkdir(parents=True, exist_ok=True)
     for name in ("kansai-industrial-vision-2023.txt", "kansai-industrial-vision-2023.meta.json"):
         (vision_docs / name).write_bytes((PROJECT_ROOT / "corpus" / name).read_bytes())
-    vindex = work / "vision" / "index"
+    vindex = work / "corpus" / "index-vision"
     _ensure_index(vision_docs, vindex, embedder)
     for name, index in (("vision-only", vindex), ("vision-full", full)):
         sc = score_fields(
@@ -193,6 +223,7 @@ def report(sets: dict[str, tuple[Scored, dict[str, list[int]]]], chosen: Setting
         "bm25-bigram (plain baseline)": BASELINE,
         "bm25-sudachi": SUDACHI,
         "dense": DENSE,
+        "phrase field alone": PHRASE,
         "hybrid before (dense 0.5 + Sudachi)": PREVIOUS,
         "hybrid chosen": chosen,
         "hybrid chosen, no decay": replace(chosen, decay=1.0),
@@ -260,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.bench.tune", description=__doc__)
     p.add_argument("--work", type=Path, default=PROJECT_ROOT / "var" / "bench")
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "eval" / "results")
+    p.add_argument("--warm", choices=["jsquad"], help="only score this set (fills the cache)")
     a = p.parse_args(argv)
     from eval.bench.__main__ import build_embedder
 
@@ -267,8 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()
     embedder = TimedEmbedder(build_embedder("e5"))
     cache = EmbeddingCache(a.work / "cache" / "embeddings-e5.npz", embedder)
-    sets = build_sets(a.work, cache, embedder)
+    sets = build_sets(a.work, cache, embedder, a.warm or "")
     cache.save()
+    if a.warm:
+        return 0
     picked = choose(sets)
     chosen = Setting(**picked["chosen"])
     result = {
