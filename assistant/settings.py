@@ -59,10 +59,11 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     candidates: int = Field(default=30, ge=1, le=500)
     fusion: str = "weighted"  # "weighted" or "rrf"; chosen by measurement (README)
-    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
-    # the character-bigram BM25 field's weight (Sudachi BM25 gets 1 - dense - bigram)
-    bigram_weight: float = Field(default=0.0, ge=0.0, le=1.0)
-    phrase_weight: float = Field(default=0.0, ge=0.0, le=1.0)  # the question's phrases verbatim
+    # field weights chosen on dev splits (eval/results/fusion-latest.md); Sudachi BM25 gets the
+    # rest (1 - dense - bigram - phrase = 0.1)
+    dense_weight: float = Field(default=0.4, ge=0.0, le=1.0)
+    bigram_weight: float = Field(default=0.2, ge=0.0, le=1.0)  # character-bigram BM25
+    phrase_weight: float = Field(default=0.3, ge=0.0, le=1.0)  # the question's phrases verbatim
     rrf_k: int = Field(default=60, ge=1)
     query_terms: Literal["all", "content"] = "all"  # "content": question words not looked up
     fill_scores: bool = False  # give every candidate its score in every field before fusing

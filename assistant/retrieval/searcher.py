@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,8 @@ from assistant.text.tokenizer import SudachiTokenizer, Tokenizer
 from ingest.structure import Node
 
 log = logging.getLogger(__name__)
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 Method = Literal["hybrid", "dense", "bm25", "bigram", "phrase"]
 METHODS: tuple[str, ...] = ("hybrid", "dense", "bm25", "bigram", "phrase")
@@ -271,7 +274,7 @@ class Searcher:
         allowed = self._allowed(idx, wanted)
         s = self.settings
         n = min(max(k, s.candidates), max(1, len(idx.order)))
-        weights = self._weights(idx, method)
+        weights = self._weights(idx, method, query)
         bundle = QueryBundle(query_str=query)
         fields: dict[str, Any] = {}
         qvec: np.ndarray | None = None
@@ -332,8 +335,12 @@ class Searcher:
             )
         return out
 
-    def _weights(self, idx: LoadedIndex, method: str) -> dict[str, float]:
-        """Field weights: one field for dense/bm25/bigram, the configured fusion for hybrid."""
+    def _weights(self, idx: LoadedIndex, method: str, query: str = "") -> dict[str, float]:
+        """Field weights: one field for dense/bm25/bigram, the configured fusion for hybrid.
+
+        Character bigrams and verbatim phrases are for Japanese: a query without a kana or
+        kanji (plain English) leaves those two fields out, so letter pairs of English words
+        do not match the corpus's few Latin lines (「UNION OF KANSAI GOVERNMENTS」)."""
         if method != "hybrid":
             if method == "bigram" and idx.bigram is None:
                 raise IndexNotReady(
@@ -342,13 +349,15 @@ class Searcher:
                 )
             return {method: 1.0}
         s = self.settings
-        bigram = s.bigram_weight if idx.bigram is not None else 0.0
-        rest = 1.0 - s.dense_weight - bigram - s.phrase_weight
+        japanese = bool(_JAPANESE.search(query)) or not query
+        bigram = s.bigram_weight if idx.bigram is not None and japanese else 0.0
+        phrase = s.phrase_weight if japanese else 0.0
+        rest = 1.0 - s.dense_weight - s.bigram_weight - s.phrase_weight
         weights = {"dense": s.dense_weight, "bm25": max(0.0, rest)}
         if bigram > 0:
             weights["bigram"] = bigram
-        if s.phrase_weight > 0:
-            weights["phrase"] = s.phrase_weight
+        if phrase > 0:
+            weights["phrase"] = phrase
         return {f: w for f, w in weights.items() if w > 0}
 
     @staticmethod

@@ -149,7 +149,15 @@ def statute_queryset(
 def default_retrieval_settings() -> dict[str, Any]:
     """The retrieval settings the answers use (Settings() defaults, no environment)."""
     s = Settings.model_construct()
-    keys = ("fusion", "dense_weight", "bigram_weight", "query_terms", "fill_scores", "doc_decay")
+    keys = (
+        "fusion",
+        "dense_weight",
+        "bigram_weight",
+        "phrase_weight",
+        "query_terms",
+        "fill_scores",
+        "doc_decay",
+    )
     return {k: getattr(s, k) for k in keys} | {"candidates": s.candidates}
 
 
