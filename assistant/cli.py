@@ -25,17 +25,27 @@ class Progress:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
         self._last: dict[str, int] = {}
+        self._started: dict[str, float] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.quiet or total <= 0:
             return
+        now = time.perf_counter()
+        started = self._started.setdefault(stage, now)
         pct = int(100 * done / total)
+        took = now - started
+        timing = ""
+        if took >= 1:
+            timing = f" {took:.0f}s"
+            if 0 < done < total:
+                timing += f", ~{took / done * (total - done):.0f}s left"
+        line = f"  {stage:<9} {done}/{total} ({pct}%){timing}"
         if self.tty:
             end = "\n" if done >= total else ""
-            print(f"\r  {stage:<9} {done}/{total} ({pct}%)", end=end, file=sys.stderr, flush=True)
+            print(f"\r{line}   ", end=end, file=sys.stderr, flush=True)
         elif pct // 10 != self._last.get(stage, -1) or done == total:
             self._last[stage] = pct // 10
-            print(f"  {stage:<9} {done}/{total} ({pct}%)", file=sys.stderr, flush=True)
+            print(line, file=sys.stderr, flush=True)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -83,6 +93,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 f"{report.chunks} chunks ({report.embedded} embedded, {report.reused_vectors} reused) "
                 f"in {report.seconds:.1f}s → {engine.settings.index_dir}"
             )
+            if report.stages:
+                print("  " + ", ".join(f"{k} {v:.1f}s" for k, v in report.stages.items()))
     return EXIT_SKIPPED if report.skipped else EXIT_OK
 
 
@@ -90,13 +102,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     engine = _engine(args)
     searcher = engine.searcher
     if args.batch:
-        return _batch(
-            args.batch, lambda q: _search_json(searcher, q["question"], args.k, args.method)
-        )
+        return _search_batch(args.batch, searcher, args.k, args.method, args.doc)
     if not args.query:
         raise _usage("search needs a QUERY (or --batch FILE.jsonl)")
     started = time.perf_counter()
-    result = _search_json(searcher, args.query, args.k, args.method)
+    result = _search_json(searcher, args.query, args.k, args.method, args.doc)
     if args.json:
         _out(result)
         return EXIT_OK
@@ -108,7 +118,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         where = f"lines {pos['line_start']}-{pos['line_end']}"
         if pos.get("page_start"):
             where = f"page {pos['page_start']}, " + where
-        print(f"[{i}] {r['score']:.3f}  {r['title']} — {r['section'] or '(no section)'} ({where})")
+        name = r["label"] or r["title"]
+        if r.get("version"):
+            name += f" ({r['version']} 施行)"
+        print(f"[{i}] {r['score']:.3f}  {name} — {r['section'] or '(no section)'} ({where})")
         for line in r["text"].splitlines():
             print(f"     {line}")
         print()
@@ -116,17 +129,71 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _search_json(searcher: Any, query: str, k: int, method: str) -> dict[str, Any]:
-    passages = searcher.search(query, k=k, method=method)
+def _search_json(
+    searcher: Any,
+    query: str,
+    k: int,
+    method: str,
+    documents: list[str] | None = None,
+    query_embedding: Any = None,
+) -> dict[str, Any]:
+    passages = searcher.search(
+        query, k=k, method=method, query_embedding=query_embedding, documents=documents
+    )
     return {"query": query, "results": [p.public() for p in passages]}
 
 
-def _batch(path: str, fn: Any) -> int:
+BATCH = 64  # questions embedded together in ``search --batch``
+
+
+def _search_batch(
+    path: str, searcher: Any, k: int, method: str, documents: list[str] | None
+) -> int:
+    """One result line per question line; the questions are embedded ``BATCH`` at a time."""
+    from assistant.embedding.base import embed_queries
+
+    vectors: dict[str, Any] = {}
+
+    def prepare(items: list[dict[str, Any]]) -> None:
+        if method == "bm25":
+            return
+        texts = list(dict.fromkeys(str(i["question"]).strip() for i in items) - vectors.keys())
+        texts = [t for t in texts if t]
+        if texts:
+            vectors.update(zip(texts, embed_queries(searcher.embedder, texts), strict=True))
+
+    def one(item: dict[str, Any]) -> dict[str, Any]:
+        q = str(item["question"]).strip()
+        return _search_json(searcher, q, k, method, documents, vectors.get(q))
+
+    return _batch(path, one, prepare)
+
+
+def _batch(path: str, fn: Any, prepare: Any = None) -> int:
+    """Run ``fn`` on each JSON line; ``prepare`` sees each group of ``BATCH`` valid items first."""
     from assistant.errors import AssistantError
 
     src = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     failures = 0
+
+    def run(group: list[tuple[int, Any]]) -> None:
+        nonlocal failures
+        if prepare is not None:
+            valid = [item for _, item in group if not isinstance(item, Exception)]
+            if valid:
+                prepare(valid)
+        for n, item in group:
+            try:
+                if isinstance(item, Exception):
+                    raise item
+                _out(fn(item))
+            except (ValueError, AssistantError) as exc:
+                failures += 1
+                msg = exc.one_line() if isinstance(exc, AssistantError) else str(exc)
+                _out({"line": n, "error": msg})
+
     with src:
+        group: list[tuple[int, Any]] = []
         for n, line in enumerate(src, start=1):
             if not line.strip():
                 continue
@@ -134,11 +201,14 @@ def _batch(path: str, fn: Any) -> int:
                 item = json.loads(line)
                 if not isinstance(item, dict) or not isinstance(item.get("question"), str):
                     raise ValueError('each line must be an object with a "question" string')
-                _out(fn(item))
-            except (ValueError, AssistantError) as exc:
-                failures += 1
-                msg = exc.one_line() if isinstance(exc, AssistantError) else str(exc)
-                _out({"line": n, "error": msg})
+                group.append((n, item))
+            except ValueError as exc:
+                group.append((n, exc))
+            if len(group) >= (BATCH if prepare is not None else 1):
+                run(group)
+                group = []
+        if group:
+            run(group)
     return EXIT_ERROR if failures else EXIT_OK
 
 
@@ -214,7 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_index(sub.add_parser("search", help="hybrid search over the index"))
     sp.add_argument("query", nargs="?", help="what to look for (Japanese or English)")
     sp.add_argument("--k", type=int, default=10, help="number of results (default 10)")
-    sp.add_argument("--method", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    sp.add_argument("--method", choices=["hybrid", "dense", "bm25", "bigram"], default="hybrid")
+    sp.add_argument(
+        "--doc", action="append", metavar="DOC_ID", help="search only this document (repeatable)"
+    )
     sp.add_argument("--json", action="store_true", help="print JSON")
     sp.add_argument(
         "--batch", metavar="FILE.jsonl", help='one {"question": ...} per line ("-" = stdin)'

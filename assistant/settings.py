@@ -10,6 +10,7 @@ import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,8 +59,15 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     candidates: int = Field(default=30, ge=1, le=500)
     fusion: str = "weighted"  # "weighted" or "rrf"; chosen by measurement (README)
-    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # field weights chosen on dev splits (eval/results/fusion-latest.md); Sudachi BM25 gets the
+    # rest (1 - dense - bigram - phrase = 0.1)
+    dense_weight: float = Field(default=0.4, ge=0.0, le=1.0)
+    bigram_weight: float = Field(default=0.2, ge=0.0, le=1.0)  # character-bigram BM25
+    phrase_weight: float = Field(default=0.3, ge=0.0, le=1.0)  # the question's phrases verbatim
     rrf_k: int = Field(default=60, ge=1)
+    query_terms: Literal["all", "content"] = "all"  # "content": question words not looked up
+    fill_scores: bool = False  # give every candidate its score in every field before fusing
+    doc_decay: float = Field(default=1.0, gt=0.0, le=1.0)  # n-th chunk of one doc: × decay^n
 
     # Generation
     generator: GeneratorKind = GeneratorKind.extractive
@@ -110,6 +118,11 @@ class Settings(BaseSettings):
             )
         if self.fusion not in ("weighted", "rrf"):
             raise ValueError("KANSAI_FUSION must be 'weighted' or 'rrf'")
+        if self.dense_weight + self.bigram_weight + self.phrase_weight > 1.0 + 1e-9:
+            raise ValueError(
+                "KANSAI_DENSE_WEIGHT + KANSAI_BIGRAM_WEIGHT + KANSAI_PHRASE_WEIGHT must be at "
+                "most 1 (the Sudachi BM25 field gets the rest)"
+            )
         if self.workers > 1 and not self.chroma_host:
             raise ValueError(
                 "KANSAI_WORKERS>1 needs a Chroma server (set KANSAI_CHROMA_HOST): the embedded "

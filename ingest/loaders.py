@@ -1,5 +1,9 @@
 """Load files into source lines: .txt, .md, .html/.htm and .pdf.
 
+This is where a file's format is chosen (``LoadedDoc.format``): e-Gov statute HTML is
+recognised by its markup and parsed by :mod:`ingest.statute`; other HTML, text, markdown and
+PDF go to the generic converter (:mod:`ingest.converters` maps formats to converters).
+
 A file that cannot be used raises :class:`SkipFile` with the reason; the pipeline reports it
 by name and goes on with the rest.
 """
@@ -13,12 +17,16 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from ingest.statute import is_egov_statute
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+# In a folder, these are about the documents (attribution, licence), not documents themselves.
+NOT_DOCUMENTS = frozenset({"readme", "license", "licence", "notice", "copying"})
 # Limits against hostile PDFs (decompression bombs, huge page trees): far above real documents.
 MAX_PDF_PAGES = 2000
 MAX_PDF_TEXT_CHARS = 20_000_000
@@ -37,6 +45,8 @@ class LoadedDoc:
     title: str = ""
     meta: dict[str, object] = field(default_factory=dict)
     paged: bool = False
+    format: str = "text"  # which converter chunks it (ingest.converters.CONVERTERS)
+    parsed: Any = None  # a format's own parse (ingest.statute.Statute for e-Gov statutes)
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -49,6 +59,8 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
         elif p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file() and not f.name.startswith(".") and not f.name.endswith(".meta.json"):
+                    if f.stem.lower() in NOT_DOCUMENTS:
+                        continue
                     if f.suffix.lower() in SUPPORTED:
                         files.append(f)
                     elif f.suffix.lower() not in (".json", ".jsonl"):
@@ -85,17 +97,41 @@ def load(path: Path) -> LoadedDoc:
         doc = _load_pdf(path, data, digest)
     else:
         text = decode_text(data)
-        if suffix in (".html", ".htm"):
-            title, text = html_to_text(text)
+        if suffix in (".html", ".htm") and is_egov_statute(text):
+            doc = _load_statute(path, text, digest)
         else:
-            title = ""
-        doc = LoadedDoc(path=path, sha256=digest, pages=[text.splitlines()], title=title)
+            fmt = "text"
+            if suffix in (".html", ".htm"):
+                title, text = html_to_text(text)
+                fmt = "html"
+            else:
+                title = ""
+            doc = LoadedDoc(
+                path=path, sha256=digest, pages=[text.splitlines()], title=title, format=fmt
+            )
     if not any(line.strip() for page in doc.pages for line in page):
         raise SkipFile("no text in file")
-    doc.meta = _sidecar(path)
+    doc.meta = {**doc.meta, **_sidecar(path)}
     if isinstance(doc.meta.get("title"), str):
         doc.title = str(doc.meta["title"])
     return doc
+
+
+def _load_statute(path: Path, html: str, digest: str) -> LoadedDoc:
+    from ingest.statute import FORMAT, parse
+
+    statute = parse(html, path, doc_id="")
+    if not statute.units:
+        raise SkipFile("e-Gov statute page without articles")
+    return LoadedDoc(
+        path=path,
+        sha256=digest,
+        pages=[statute.lines],
+        title=statute.law_name,
+        meta=statute.meta(),
+        format=FORMAT,
+        parsed=statute,
+    )
 
 
 def decode_text(data: bytes) -> str:

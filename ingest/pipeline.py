@@ -23,19 +23,27 @@ import numpy as np
 from assistant.embedding.base import Embedder
 from assistant.errors import IngestError
 from assistant.index.bm25 import build_bm25, save_bm25
-from assistant.index.layout import FORMAT_VERSION, DocumentEntry, IndexLayout, Manifest
+from assistant.index.layout import (
+    FORMAT_VERSION,
+    DocumentEntry,
+    IndexLayout,
+    Manifest,
+    read_outline,
+    write_outline,
+)
 from assistant.index.store import ChromaStore, drop_server_collection
+from assistant.retrieval.phrase import phrase_text
 from assistant.settings import Settings
-from assistant.text.tokenizer import Tokenizer
+from assistant.text.tokenizer import CharBigramTokenizer, Tokenizer
 from ingest.chunker import Chunk, Chunker
-from ingest.clean import clean_lines
+from ingest.converters import converter_for
 from ingest.loaders import LoadedDoc, SkipFile, discover, load
-from ingest.outline import attach, build_outline
 from ingest.structure import Node
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "structure-v4"  # v3: each chunk carries its outline blocks
+CHUNKER_VERSION = "structure-v4;outline-v1;statute-v2;phrase-v1"
+DOC_KEY = "kansai_doc_id"  # Chroma metadata key of the document id (the documents filter)
 Progress = Callable[[str, int, int], None]
 
 
@@ -53,6 +61,7 @@ class IngestReport:
     embedded: int = 0
     reused_vectors: int = 0
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (read, embed…)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -70,7 +79,8 @@ def doc_id_for(path: Path) -> str:
     return slug[:120]
 
 
-def chunk_record(c: Chunk, tokens: list[str], blocks: list[Node] | None = None) -> dict[str, Any]:
+def chunk_record(c: Chunk, tokens: list[str]) -> dict[str, Any]:
+    """A chunk as stored in ``chunks.jsonl``; ``label`` is its citation (statutes: law + article)."""
     return {
         "id": c.chunk_id,
         "doc_id": c.doc_id,
@@ -82,20 +92,22 @@ def chunk_record(c: Chunk, tokens: list[str], blocks: list[Node] | None = None) 
         "chunk_index": c.index,
         "position": c.position,
         "content_hash": c.content_hash,
+        "label": str(c.extra.get("label", "")),
+        "version": str(c.extra.get("version", "")),
         "tokens": tokens,
-        # the document's outline nodes that this chunk holds (ingest.structure): lists,
-        # headings, table rows as a tree that answers are built from
-        "blocks": [n.to_json() for n in blocks or []],
     }
 
 
 def chroma_metadata(rec: dict[str, Any]) -> dict[str, Any]:
     md: dict[str, Any] = {
-        "doc_id": rec["doc_id"],
+        "doc_id": rec["doc_id"],  # llama-index overwrites this key with its own ref doc id…
+        DOC_KEY: rec["doc_id"],  # …so the documents filter uses this one
         "title": rec["title"],
         "section": rec["section"],
         "chunk_index": rec["chunk_index"],
     }
+    if rec.get("label"):
+        md["label"] = rec["label"]
     for k, v in rec["position"].items():
         if v is not None:
             md[k] = v
@@ -119,16 +131,34 @@ class Ingestor:
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.chunker = chunker or Chunker()
-        self.progress = progress or (lambda stage, done, total: None)
+        self._report_progress = progress or (lambda stage, done, total: None)
+        self._stage_times: dict[str, list[float]] = {}
         self.layout = IndexLayout(settings.index_dir)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """Pass progress on, and time each stage (first to last report of it)."""
+        now = time.perf_counter()
+        span = self._stage_times.setdefault(stage, [now, now])
+        span[1] = now
+        self._report_progress(stage, done, total)
+
+    def _stage_seconds(self, started: float) -> dict[str, float]:
+        out, prev_end = {}, started
+        for stage, (first, last) in self._stage_times.items():
+            # a stage's first report comes after its first unit of work: count from the last stage's end
+            out[stage] = round(last - min(first, prev_end), 3)
+            prev_end = last
+        return out
 
     # ---- public -------------------------------------------------------------------------
     def ingest(self, paths: list[Path], rebuild: bool = False) -> IngestReport:
         started = time.perf_counter()
+        self._stage_times = {}
         with self.layout.writer_lock():
             self.layout.cleanup()
             report = self._ingest(paths, rebuild)
         report.seconds = round(time.perf_counter() - started, 3)
+        report.stages = self._stage_seconds(started)
         return report
 
     def remove(self, doc_ids: list[str]) -> IngestReport:
@@ -167,6 +197,7 @@ class Ingestor:
 
     # ---- internals ----------------------------------------------------------------------
     def _previous(self) -> tuple[Manifest | None, list[dict[str, Any]], np.ndarray]:
+        self._prev_outline: dict[str, list[Node]] = {}
         gen = self.layout.current_generation()
         if gen is None:
             return None, [], np.zeros((0, self.embedder.dim), dtype=np.float32)
@@ -178,6 +209,7 @@ class Ingestor:
                 if x
             ]
             vectors = np.load(gen / "embeddings.npy")
+            self._prev_outline = read_outline(gen)
         except Exception as exc:  # a damaged previous index is rebuilt from the files
             log.warning("previous index unreadable (%s): rebuilding from scratch", exc)
             return None, [], np.zeros((0, self.embedder.dim), dtype=np.float32)
@@ -220,9 +252,11 @@ class Ingestor:
 
         documents: dict[str, DocumentEntry] = {}
         records: list[dict[str, Any]] = []
+        outline: dict[str, list[Node]] = {}
+        fresh: list[dict[str, Any]] = []  # records still to tokenize
         seen_paths: set[str] = set()
         for n, path in enumerate(files, start=1):
-            self.progress("files", n, len(files))
+            self.progress("read", n - 1, len(files))
             try:
                 doc = load(path)
             except SkipFile as exc:
@@ -235,10 +269,11 @@ class Ingestor:
             old = prev.documents.get(doc_id) if prev else None
             if old and old.sha256 == doc.sha256 and not (reason or retok or rechunk):
                 recs = [prev_records[i] for i in by_doc.get(doc_id, [])]
+                outline[doc_id] = self._prev_outline.get(doc_id, [])
                 report.unchanged.append(doc_id)
             else:
                 try:
-                    recs = self._chunk_doc(doc_id, doc)
+                    recs, nodes = self._chunk_doc(doc_id, doc)
                 except Exception as exc:  # one bad file must not stop the ingest
                     report.skipped.append(
                         (str(path), f"could not be chunked ({type(exc).__name__}: {exc})")
@@ -247,6 +282,8 @@ class Ingestor:
                 if not recs:
                     report.skipped.append((str(path), "no text left after cleaning"))
                     continue
+                outline[doc_id] = nodes
+                fresh.extend(recs)
                 (report.changed if old else report.added).append(doc_id)
             documents[doc_id] = DocumentEntry(
                 doc_id=doc_id,
@@ -255,8 +292,11 @@ class Ingestor:
                 title=recs[0]["title"],
                 chunk_ids=[r["id"] for r in recs],
                 pages=len(doc.pages) if doc.paged else None,
+                meta=_document_meta(doc.meta),
             )
             records.extend(recs)
+
+        self.progress("read", len(files), len(files))
 
         # documents not part of this ingest: kept, unless their file was under an ingested root
         if prev:
@@ -270,6 +310,7 @@ class Ingestor:
                     continue
                 documents[doc_id] = entry
                 records.extend(prev_records[i] for i in by_doc.get(doc_id, []))
+                outline[doc_id] = self._prev_outline.get(doc_id, [])
 
         if not documents:
             if report.skipped:
@@ -296,31 +337,22 @@ class Ingestor:
             report.chunks = prev.chunk_count
             return report
 
-        if retok:
-            for n, r in enumerate(records, start=1):
-                if n % 50 == 0 or n == len(records):
-                    self.progress("tokenize", n, len(records))
-                r["tokens"] = self.tokenizer.tokenize(r["index_text"])
+        todo = records if retok else fresh
+        for n, r in enumerate(todo, start=1):
+            if n % 50 == 0 or n == len(todo):
+                self.progress("tokenize", n, len(todo))
+            r["tokens"] = self.tokenizer.tokenize(r["index_text"])
+            r["phrase_text"] = phrase_text(r["index_text"])
 
         vectors = self._vectors(records, cache, report)
-        report.generation = self._write(prev, documents, records, vectors, report)
+        report.generation = self._write(prev, documents, records, vectors, report, outline)
         return report
 
-    def _chunk_doc(self, doc_id: str, doc: LoadedDoc) -> list[dict[str, Any]]:
-        lines = []
-        for page_no, page in enumerate(doc.pages, start=1):
-            lines.extend(clean_lines(page, page=page_no if doc.paged else None))
-            lines.append(clean_lines([""])[0])  # page break = paragraph break
-        title = doc.title or _first_text(lines) or doc_id
-        aliases = doc.meta.get("heading_aliases") or {}
-        levels = doc.meta.get("heading_levels") or {}
-        chunks = self.chunker.chunk(doc_id, title, lines, aliases=aliases, levels=levels)  # type: ignore[arg-type]
-        nodes = build_outline(doc_id, title, lines, aliases=aliases, levels=levels)  # type: ignore[arg-type]
-        held = attach(nodes, chunks)
-        return [
-            chunk_record(c, self.tokenizer.tokenize(c.index_text()), held.get(c.chunk_id))
-            for c in chunks
-        ]
+    def _chunk_doc(self, doc_id: str, doc: LoadedDoc) -> tuple[list[dict[str, Any]], list[Node]]:
+        """Records (tokens filled in later, in one counted pass) and the outline with chunk ids."""
+        converted = converter_for(doc, self.chunker).convert(doc_id, doc)
+        records = [chunk_record(c, []) for c in converted.chunks]
+        return records, fill_chunk_ids(converted.outline, converted.chunks)
 
     def _vectors(
         self, records: list[dict[str, Any]], cache: dict[str, np.ndarray], report: IngestReport
@@ -350,7 +382,10 @@ class Ingestor:
         records: list[dict[str, Any]],
         vectors: np.ndarray | None,
         report: IngestReport,
+        outline: dict[str, list[Node]] | None = None,
     ) -> str:
+        if outline is None:
+            outline = {d: self._prev_outline.get(d, []) for d in documents}
         if vectors is None:
             vectors = np.zeros((0, self.embedder.dim), dtype=np.float32)
         s = self.settings
@@ -378,7 +413,16 @@ class Ingestor:
                     [chroma_metadata(r) for r in records],
                 )
             self.progress("store", len(records), len(records))
+            self.progress("bm25", 0, 2)
             save_bm25(build_bm25([r["tokens"] for r in records]), partial / "bm25", ids)
+            bigram = CharBigramTokenizer()
+            save_bm25(
+                build_bm25([bigram.tokenize(r["index_text"]) for r in records]),
+                partial / "bm25-bigram",
+                ids,
+            )
+            self.progress("bm25", 2, 2)
+            write_outline(partial, [n for d in documents for n in outline.get(d, [])])
             with open(partial / "chunks.jsonl", "w", encoding="utf-8") as fh:
                 for r in records:
                     fh.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -410,8 +454,38 @@ class Ingestor:
         return gen_name
 
 
-def _first_text(lines: list[Any]) -> str:
-    for ln in lines:
-        if ln.text:
-            return str(ln.text).lstrip("#").strip()[:80]
-    return ""
+def fill_chunk_ids(nodes: list[Node], chunks: list[Chunk]) -> list[Node]:
+    """Nodes without a chunk get the chunk whose lines hold theirs; a heading, which no chunk
+    holds as text, gets the first chunk after it (the one it leads into)."""
+    if not chunks:
+        return nodes
+    spans = sorted(
+        ((c.page_start, c.line_start, c.line_end, c.chunk_id) for c in chunks),
+        key=lambda t: (t[0] or 0, t[1]),
+    )
+    out = []
+    for n in nodes:
+        if n.chunk_id:
+            out.append(n)
+            continue
+        page = n.page or 0
+        held = next((cid for p, a, b, cid in spans if (p or 0) == page and a <= n.line <= b), "")
+        if not held:
+            held = next((cid for p, a, _b, cid in spans if ((p or 0), a) > (page, n.line)), "")
+        out.append(n.with_chunk(held) if held else n)
+    return out
+
+
+def _document_meta(meta: dict[str, object]) -> dict[str, Any]:
+    """What a document entry keeps of its loader's metadata (a statute's law name, version)."""
+    keep = (
+        "kind",
+        "law_name",
+        "law_num",
+        "law_num_arabic",
+        "law_id",
+        "effective",
+        "amended_by",
+        "source",
+    )
+    return {k: meta[k] for k in keep if k in meta}

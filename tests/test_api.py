@@ -195,11 +195,34 @@ def test_search_shape_and_errors(client: Any) -> None:
     body = r.json()
     assert body["query"] == "蓄電池人材" and 1 <= len(body["results"]) <= 2
     first = body["results"][0]
-    assert set(first) == {"id", "doc_id", "title", "section", "position", "text", "score"}
+    assert set(first) == {
+        "id",
+        "doc_id",
+        "title",
+        "label",
+        "version",
+        "section",
+        "position",
+        "text",
+        "score",
+    }
     assert first["doc_id"] == "battery-memo"
     assert client.post("/api/search", json={"query": "  "}).status_code == 400
     assert client.post("/api/search", json={"query": "x", "top_k": 500}).status_code == 422
     assert client.post("/api/search", json={"top_k": 2}).status_code == 422
+
+
+def test_search_and_chat_documents_filter(client: Any) -> None:
+    r = client.post(
+        "/api/search", json={"query": "蓄電池人材", "top_k": 3, "documents": ["hydrogen-note"]}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["results"] and {x["doc_id"] for x in r.json()["results"]} == {"hydrogen-note"}
+    r = client.post("/api/search", json={"query": "蓄電池人材", "documents": ["no-such-doc"]})
+    assert r.status_code == 400 and "no-such-doc" in r.json()["error"]["message"]
+    r = client.post("/api/chat", json=ask(mode="chat", top_k=3) | {"documents": ["battery-memo"]})
+    assert r.status_code == 200, r.text
+    assert {c["doc_id"] for c in r.json()["citations"] + r.json()["nearest"]} <= {"battery-memo"}
 
 
 def test_documents_list(client: Any) -> None:

@@ -19,28 +19,50 @@ pytestmark = pytest.mark.skipif(
 )
 
 TINY = ["--paragraphs", "20", "--questions", "40", "--eval-questions", "20"]
+PROJECT = Path(__file__).resolve().parent.parent
+SMALL_LAW = "338AC0000000154_20250401_506AC0000000023.html"  # 中小企業基本法
+
+
+def small_corpus(tmp_path: Path) -> Path:
+    """The vision and one statute: the bench's corpus shape (vision + statutes), small."""
+    d = tmp_path / "corpus"
+    (d / "related").mkdir(parents=True)
+    for name in ("kansai-industrial-vision-2023.txt", "kansai-industrial-vision-2023.meta.json"):
+        (d / name).write_bytes((PROJECT / "corpus" / name).read_bytes())
+    (d / "related" / SMALL_LAW).write_bytes(
+        (PROJECT / "corpus" / "related" / SMALL_LAW).read_bytes()
+    )
+    return d
+
+
 METRICS = ("hit@1", "hit@5", "mrr@10", "ndcg@10")
 
 
 def run_bench(tmp_path: Path, *extra: str) -> dict:  # type: ignore[type-arg]
     out = tmp_path / "results"
-    assert main([*TINY, "--work", str(tmp_path / "work"), "--out", str(out), *extra]) == 0
+    corpus = tmp_path / "corpus" if (tmp_path / "corpus").exists() else small_corpus(tmp_path)
+    args = [*TINY, "--work", str(tmp_path / "work"), "--out", str(out), "--corpus", str(corpus)]
+    assert main([*args, *extra]) == 0
     runs = sorted(out.glob("bench-*.json"))
     assert runs, "no result JSON written"
     md = (out / "latest.md").read_text(encoding="utf-8")
     assert ATTRIBUTION in md and "| hybrid-rrf-60 |" in md
+    if "--no-bigram" not in extra:
+        assert "| bm25-bigram |" in md and "| hybrid-default |" in md
     return json.loads(runs[-1].read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def check_sane(result: dict) -> None:  # type: ignore[type-arg]
     assert result["datasets"]["jsquad"]["paragraphs"] == 20
     assert result["datasets"]["jsquad"]["questions"] == 40
-    for dataset in ("jsquad", "eval"):
+    for dataset in ("jsquad", "eval", "eval-full", "statutes-dev", "statutes-test"):
         rows = result["results"][dataset]
-        for name in ("stock-dense", "stock-bm25", "dense", "bm25-sudachi", "hybrid-rrf-60"):
+        names = ["dense", "bm25-sudachi", "hybrid-rrf-60"]
+        if dataset in ("jsquad", "eval"):
+            names += ["stock-dense", "stock-bm25"]
+        for name in names:
             assert name in rows, f"{dataset}: {name} missing"
-        for w in ("0.3", "0.4", "0.5", "0.6", "0.7"):
-            assert f"hybrid-weighted-{w}" in rows
+        assert "hybrid-weighted-0.5" in rows
         for name, r in rows.items():
             for m in METRICS:
                 assert 0.0 <= r[m] <= 1.0, f"{dataset} {name} {m}={r[m]}"
@@ -49,7 +71,8 @@ def check_sane(result: dict) -> None:  # type: ignore[type-arg]
             assert 0.0 <= r["p50_ms"] <= r["p95_ms"]
     # our BM25 finds the paragraph of a JSQuAD question nearly always on a 20-paragraph index
     assert result["results"]["jsquad"]["bm25-sudachi"]["hit@5"] >= 0.8
-    assert result["recommendation"]["fusion"] in ("weighted", "rrf")
+    assert result["datasets"]["eval"]["chunks"] < result["datasets"]["eval"]["chunks_full"]
+    assert result["default_settings"]["fusion"] in ("weighted", "rrf")
     assert result["ingest"]["chunks"] >= 20
     for key in ("query_embedding_p50_ms", "bm25_lookup_p50_ms", "vector_lookup_p50_ms"):
         assert result["floor"][key] >= 0.0
@@ -72,6 +95,9 @@ def test_bench_quick_with_real_models(tmp_path: Path) -> None:
     jsq = result["results"]["jsquad"]
     assert jsq["dense"]["hit@5"] >= 0.6
     assert jsq["bm25-bigram"]["hit@5"] >= 0.6
+    assert set(result["margins_over_bigram"]) >= {"jsquad", "statutes-dev", "statutes-test"}
+    # the small law's own questions are found in it (the other laws are not indexed here)
+    assert result["results"]["statutes-dev"]["hybrid-default"]["queries"] > 0
 
 
 # ---- the cost and service parts: python -m eval.bench growth|floor|load|startup|llm --------

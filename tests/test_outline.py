@@ -18,7 +18,7 @@ def outline() -> Outline:
     meta = json.loads(CORPUS_META.read_text(encoding="utf-8"))
     lines = clean_lines(CORPUS_FILE.read_text(encoding="utf-8").splitlines())
     nodes = build_outline("v", "T", lines, meta["heading_aliases"], meta["heading_levels"])
-    return Outline([{"id": "c", "blocks": [n.to_json() for n in nodes]}])
+    return Outline(nodes)
 
 
 def _find(o: Outline, text: str, kind: NodeKind | None = None) -> Node:

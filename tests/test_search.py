@@ -14,7 +14,7 @@ from assistant.text.tokenizer import SudachiTokenizer
 from ingest.pipeline import Ingestor
 from tests.conftest import CORPUS_DOC_ID, CORPUS_FILE, CORPUS_META
 
-PUBLIC_KEYS = {"id", "doc_id", "title", "section", "position", "text", "score"}
+PUBLIC_KEYS = {"id", "doc_id", "title", "label", "version", "section", "position", "text", "score"}
 
 
 @pytest.fixture(scope="module")

@@ -218,3 +218,23 @@ def test_mounted_page_is_served_without_external_assets(services: Services) -> N
     assert "関西ビジョン・アシスタント" in body
     for host in ("fonts.googleapis.com", "fonts.gstatic.com", "cdn.jsdelivr.net", "unpkg.com"):
         assert host not in body
+
+
+def test_document_selector_lists_documents_and_limits_the_answer(tmp_path: Path) -> None:
+    root = tmp_path / "two"
+    corpus = copy_corpus(root)
+    law = PROJECT / "corpus" / "related" / "338AC0000000154_20250401_506AC0000000023.html"
+    (corpus / "related").mkdir()
+    shutil.copy(law, corpus / "related" / law.name)
+    s = make_services(root)
+    s.engine.ensure_index()
+    h = Handlers(s)
+    choices = dict(h.document_choices())
+    assert choices["中小企業基本法（2025-04-01 施行）"] == law.stem
+    assert CORPUS_FILE.stem in choices.values()
+    *_, last = h.chat("中小企業の施策は？", [], [law.stem])
+    turns = last[3]
+    result = turns[-1].result
+    assert result is not None
+    assert {c.doc_id for c in result.citations} <= {law.stem}
+    assert {p["doc_id"] for p in result.to_json()["nearest"]} <= {law.stem}

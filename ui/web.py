@@ -164,10 +164,23 @@ class Handlers:
     def panel(turns: list[Turn]) -> str:
         return render.panel_html([t.result for t in turns if t.result is not None])
 
+    def document_choices(self) -> list[tuple[str, str]]:
+        """(label shown, doc_id) for the document selector; empty while there is no index."""
+        try:
+            docs = self.services.engine.searcher.manifest().documents.values()
+        except AssistantError:
+            return []
+        out = []
+        for d in docs:
+            effective = str(d.meta.get("effective", ""))
+            out.append((f"{d.title}（{effective} 施行）" if effective else d.title, d.doc_id))
+        return out
+
     def chat(
-        self, question: str, turns: list[Turn] | None
+        self, question: str, turns: list[Turn] | None, documents: list[str] | None = None
     ) -> Iterator[tuple[str, list[dict[str, str]], str, list[Turn]]]:
-        """Stream an answer: (cleared input, chat messages, source panel, new state)."""
+        """Stream an answer: (cleared input, chat messages, source panel, new state);
+        ``documents`` limits the search to those doc_ids (none selected = all)."""
         turns = list(turns or [])
         question = (question or "").strip()
         if not question:
@@ -179,7 +192,9 @@ class Handlers:
         text = ""
         yield "", self.messages(turns, text), self.panel(turns[:-1]), turns
         try:
-            for ev in self.answers.stream(question, history, mode="chat"):
+            for ev in self.answers.stream(
+                question, history, mode="chat", documents=list(documents or []) or None
+            ):
                 if ev.kind == "delta":
                     text += ev.text
                     yield "", self.messages(turns, text), self.panel(turns[:-1]), turns
@@ -321,6 +336,13 @@ def build_ui(services: Services) -> gr.Blocks:
                             placeholder="関西広域産業ビジョンについて質問してください。",
                             buttons=["copy"],
                         )
+                        documents = gr.Dropdown(
+                            h.document_choices(),
+                            value=[],
+                            multiselect=True,
+                            label="対象の文書（選ばなければすべて）",
+                            elem_id="kva-documents",
+                        )
                         with gr.Row():
                             question = gr.Textbox(
                                 label="質問",
@@ -343,7 +365,7 @@ def build_ui(services: Services) -> gr.Blocks:
                         panel = gr.HTML(render.EMPTY_PANEL, elem_id="kva-panel")
                 chat_io: dict[str, Any] = {
                     "fn": h.chat,
-                    "inputs": [question, turns],
+                    "inputs": [question, turns, documents],
                     "outputs": [question, chatbot, panel, turns],
                     "show_progress": "minimal",
                 }
@@ -430,6 +452,7 @@ def build_ui(services: Services) -> gr.Blocks:
                 dl_txt.click(None, [draft], None, js=download_js("txt"))
                 dl_md.click(None, [draft], None, js=download_js("md"))
         demo.load(h.status, None, banner)
+        demo.load(lambda: gr.update(choices=h.document_choices()), None, documents)
     return demo
 
 

@@ -22,6 +22,9 @@ def register(sub: Any, with_index: Any) -> None:
         "--k", type=int, default=None, help="passages to retrieve (default: settings.top_k)"
     )
     sp.add_argument("--backend", choices=["extractive", "openai"], help="override KANSAI_GENERATOR")
+    sp.add_argument(
+        "--doc", action="append", metavar="DOC_ID", help="search only this document (repeatable)"
+    )
     sp.add_argument("--json", action="store_true", help="print the answer JSON")
     sp.add_argument(
         "--batch",
@@ -58,6 +61,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 history_from(item.get("history")),
                 item.get("mode", "chat"),
                 args.k,
+                args.doc,
             )
             return res.to_json()
 
@@ -69,10 +73,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         )
     history = history_from(_history(args.history))
     if args.json:
-        _out(answers.answer(args.question, history, args.mode, args.k).to_json())
+        _out(answers.answer(args.question, history, args.mode, args.k, args.doc).to_json())
         return 0
     result = None
-    for ev in answers.stream(args.question, history, args.mode, args.k):
+    for ev in answers.stream(args.question, history, args.mode, args.k, args.doc):
         if ev.kind == "delta":
             print(ev.text, end="", flush=True)
         else:

@@ -98,8 +98,9 @@ class AnswerEngine:
         history: list[Message] | None = None,
         mode: str = "chat",
         top_k: int | None = None,
+        documents: list[str] | None = None,
     ) -> AnswerResult:
-        for ev in self.stream(question, history, mode, top_k):
+        for ev in self.stream(question, history, mode, top_k, documents):
             if ev.kind == "final" and ev.result is not None:
                 return ev.result
         raise RuntimeError("the answer stream ended without a result")  # pragma: no cover
@@ -110,7 +111,9 @@ class AnswerEngine:
         history: list[Message] | None = None,
         mode: str = "chat",
         top_k: int | None = None,
+        documents: list[str] | None = None,
     ) -> Iterator[Event]:
+        """``documents`` (doc ids or titles) limits the search to those documents."""
         t0 = time.perf_counter()
         question, m, history = self._validate(question, mode, history)
         stats = self.stats()
@@ -136,7 +139,7 @@ class AnswerEngine:
             yield from self._support(u, res, p, stats)
         else:
             blocks, passages = self._blocks(
-                u, stats, top_k or self.settings.top_k, support=not history
+                u, stats, top_k or self.settings.top_k, support=not history, documents=documents
             )
             t_retr = time.perf_counter()
             if m is Mode.chat and blocks and all(b.support for b in blocks):
@@ -162,7 +165,10 @@ class AnswerEngine:
         if query_vector is None:
             query_vector = self.engine.embedder.embed_query(query)
         return self.engine.searcher.search(
-            lexical_query(self._spelling(query), lang), k=k, query_embedding=query_vector
+            lexical_query(self._spelling(query), lang),
+            k=k,
+            query_embedding=query_vector,
+            documents=documents,
         )
 
     def warm(self, max_chunks: int = 2000, background: bool = True) -> None:
@@ -201,7 +207,12 @@ class AnswerEngine:
         return question, m, history
 
     def _blocks(
-        self, u: Understanding, stats: CorpusStats, k: int, support: bool = True
+        self,
+        u: Understanding,
+        stats: CorpusStats,
+        k: int,
+        support: bool = True,
+        documents: list[str] | None = None,
     ) -> tuple[list[Block], list[Passage]]:
         """Retrieve, find evidence and judge coverage, part by part; a part that asks what
         fits the asker's business is answered by the support finder (a follow-up never is)."""
@@ -221,7 +232,7 @@ class AnswerEngine:
                 blocks.append(self._support_found(i, u, part, slot))
                 continue
             qvec = self.engine.embedder.embed_query(part.query)
-            found = self.retrieve(part.query, part.lang, k, qvec)
+            found = self.retrieve(part.query, part.lang, k, qvec, documents)
             ev = self.finder.find(part, found, stats.outline, stats.idf, qvec)
             cov = self.judge.judge(ev, stats.vocabulary, stats.years, stats.idf)
             ids = [slot(p) for p in ev.passages]
@@ -482,7 +493,8 @@ class AnswerEngine:
                 kata.update(KATAKANA_WORD.findall(rec["text"]))
             n = max(1, len(idx.records))
             idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-            st = CorpusStats(idx.marker, idf, set(df), years, Outline(idx.records.values()), kata)
+            nodes = [n for doc in idx.outline.values() for n in doc]
+            st = CorpusStats(idx.marker, idf, set(df), years, Outline(nodes), kata)
             self._stats = st
             return st
 

@@ -1,13 +1,12 @@
-"""The documents' outlines as the answer engine reads them (from the index's chunk records).
+"""The documents' outlines as the answer engine reads them (``outline.jsonl`` of the index).
 
-Each chunk record carries the outline nodes it holds (``blocks``, see :mod:`ingest.structure`);
-together they are every document's tree: headings, leads with their list, items, table rows.
+Every document's tree (:mod:`ingest.structure`): headings, leads with their list, items, table
+rows, a statute's articles, paragraphs and items; each node knows the chunk that holds it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from ingest.structure import Node, NodeKind
 
@@ -15,15 +14,14 @@ LISTABLE = (NodeKind.item, NodeKind.heading)
 
 
 class Outline:
-    def __init__(self, records: Iterable[dict[str, Any]]) -> None:
+    def __init__(self, nodes: Iterable[Node]) -> None:
         self.nodes: dict[str, Node] = {}
         self.children: dict[str, list[str]] = {}
         self.by_chunk: dict[str, list[Node]] = {}
-        for rec in records:
-            held = [Node.from_json(b) for b in rec.get("blocks") or []]
-            self.by_chunk[rec["id"]] = held
-            for n in held:
-                self.nodes[n.id] = n
+        for n in nodes:
+            self.nodes[n.id] = n
+            if n.chunk_id:
+                self.by_chunk.setdefault(n.chunk_id, []).append(n)
         ordered = sorted(self.nodes.values(), key=_order)
         for n in ordered:
             if n.parent is not None:

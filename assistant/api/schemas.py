@@ -33,6 +33,9 @@ class ChatRequest(BaseModel):
     mode: ModeName = "chat"
     top_k: int | None = Field(default=None, ge=1, le=50)
     stream: bool = False
+    documents: list[str] | None = Field(
+        default=None, max_length=100, description="search only these doc_ids (GET /api/documents)"
+    )
 
 
 class SearchRequest(BaseModel):
@@ -41,6 +44,9 @@ class SearchRequest(BaseModel):
     query: str
     top_k: int = Field(default=10, ge=1, le=50)
     method: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    documents: list[str] | None = Field(
+        default=None, max_length=100, description="search only these doc_ids (GET /api/documents)"
+    )
 
 
 class FeedbackRequest(BaseModel):

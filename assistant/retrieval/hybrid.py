@@ -1,54 +1,66 @@
-"""The hybrid llama-index retriever: dense (Chroma) + Sudachi BM25, fused."""
+"""The hybrid llama-index retriever: named fields (dense, Sudachi BM25, bigram BM25) fused.
+
+Each field nominates its candidates; ``fill`` then gives every candidate its score in every
+field (a passage found only by BM25 still has a dense similarity), the fields are fused
+(weighted min-max or RRF, :mod:`assistant.retrieval.fusion`), and the top is spread over
+documents (``doc_decay``). All choices are settings picked by measurement (README).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from assistant.retrieval.fusion import rrf, weighted
+from assistant.retrieval.fusion import diversify, rrf_fields, weighted_fields
+
+Scores = dict[str, dict[str, float]]  # field → chunk id → score
 
 
 class HybridRetriever(BaseRetriever):
     def __init__(
         self,
-        dense: BaseRetriever | None,
-        lexical: BaseRetriever | None,
+        fields: dict[str, BaseRetriever],
+        weights: dict[str, float],
         top_k: int = 5,
         fusion: str = "weighted",
-        dense_weight: float = 0.5,
         rrf_k: int = 60,
+        fill: Callable[[Scores], None] | None = None,
+        doc_decay: float = 1.0,
     ) -> None:
         super().__init__()
-        self.dense = dense
-        self.lexical = lexical
+        self.fields = fields
+        self.weights = weights
         self.top_k = top_k
         self.fusion = fusion
-        self.dense_weight = dense_weight
         self.rrf_k = rrf_k
-        self.last_components: dict[str, dict[str, float]] = {}
+        self.fill = fill
+        self.doc_decay = doc_decay
+        self.last_components: Scores = {}
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        dense = self.dense.retrieve(query_bundle) if self.dense else []
-        lexical = self.lexical.retrieve(query_bundle) if self.lexical else []
         nodes: dict[str, Any] = {}
-        d_scores: dict[str, float] = {}
-        b_scores: dict[str, float] = {}
-        for n in dense:
-            nodes.setdefault(n.node.node_id, n.node)
-            d_scores[n.node.node_id] = float(n.score or 0.0)
-        for n in lexical:
-            nodes.setdefault(n.node.node_id, n.node)
-            b_scores[n.node.node_id] = float(n.score or 0.0)
-        if self.fusion == "rrf":
-            ranked = [
-                sorted(d_scores, key=lambda k: -d_scores[k]),
-                sorted(b_scores, key=lambda k: -b_scores[k]),
-            ]
-            fused = rrf([r for r in ranked if r], self.rrf_k)
+        scores: Scores = {}
+        for name, retriever in self.fields.items():
+            scores[name] = {}
+            for n in retriever.retrieve(query_bundle):
+                nodes.setdefault(n.node.node_id, n.node)
+                scores[name][n.node.node_id] = float(n.score or 0.0)
+        if self.fill is not None:
+            self.fill(scores)
+        if len(scores) == 1:
+            (only,) = scores.values()
+            fused = {k: v for k, v in only.items() if k in nodes}
+        elif self.fusion == "rrf":
+            fused = rrf_fields(scores, self.weights, self.rrf_k)
         else:
-            fused = weighted(d_scores, b_scores, self.dense_weight)
-        self.last_components = {"dense": d_scores, "lexical": b_scores}
-        order = sorted(fused, key=lambda k: (-fused[k], -d_scores.get(k, 0.0)))[: self.top_k]
+            fused = weighted_fields(scores, self.weights)
+        fused = {k: v for k, v in fused.items() if k in nodes}
+        self.last_components = scores
+        dense = scores.get("dense", {})
+        ranked = sorted(fused, key=lambda k: (-fused[k], -dense.get(k, 0.0)))
+        doc_of = {k: str(nodes[k].metadata.get("doc_id", "")) for k in ranked}
+        order = diversify(ranked, fused, doc_of, self.doc_decay, self.top_k)
         return [NodeWithScore(node=nodes[k], score=fused[k]) for k in order]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -21,16 +22,23 @@ from llama_index.core.schema import QueryBundle, TextNode
 from assistant.embedding.base import Embedder
 from assistant.errors import BadRequest, IndexNotReady, IndexVersionMismatch
 from assistant.index.bm25 import load_bm25
-from assistant.index.layout import IndexLayout, Manifest
+from assistant.index.layout import IndexLayout, Manifest, read_outline
 from assistant.index.store import ChromaStore
-from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.hybrid import HybridRetriever, Scores
+from assistant.retrieval.lexical import BM25Field
 from assistant.retrieval.llama import EmbedderAdapter, SudachiBM25Retriever
+from assistant.retrieval.phrase import PhraseField, phrase_text
+from assistant.retrieval.query import bigram_terms, content_segments, sudachi_terms
 from assistant.settings import Settings
-from assistant.text.tokenizer import Tokenizer
+from assistant.text.tokenizer import SudachiTokenizer, Tokenizer
+from ingest.structure import Node
 
 log = logging.getLogger(__name__)
 
-Method = Literal["hybrid", "dense", "bm25"]
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+
+Method = Literal["hybrid", "dense", "bm25", "bigram", "phrase"]
+METHODS: tuple[str, ...] = ("hybrid", "dense", "bm25", "bigram", "phrase")
 
 
 @dataclass
@@ -45,6 +53,8 @@ class Passage:
     dense: float | None = None
     lexical: float | None = None
     chunk_index: int = 0
+    label: str = ""  # the citation: 「中小企業基本法 第2条第1項」 (statutes), "" otherwise
+    version: str = ""  # the document's version (a statute's effective date), "" if none
 
     @classmethod
     def from_record(
@@ -66,14 +76,18 @@ class Passage:
             dense=dense,
             lexical=lexical,
             chunk_index=rec["chunk_index"],
+            label=str(rec.get("label", "")),
+            version=str(rec.get("version", "")),
         )
 
     def public(self) -> dict[str, Any]:
-        """The stable JSON shape (see README): doc_id, title, section, position, text, score."""
+        """The stable JSON shape (see README): doc_id, title, label, section, position, text…"""
         return {
             "id": self.id,
             "doc_id": self.doc_id,
             "title": self.title,
+            "label": self.label,
+            "version": self.version,
             "section": self.section,
             "position": self.position,
             "text": self.text,
@@ -92,7 +106,37 @@ class LoadedIndex:
     bm25: SudachiBM25Retriever
     vector_index: VectorStoreIndex
     store: ChromaStore
+    bigram: Any = None  # the character-bigram BM25 field (None in an index built before it)
+    vectors: np.ndarray | None = None  # chunk vectors in ``order`` (for exact dense scores)
+    rows: dict[str, int] = field(default_factory=dict)  # chunk id → row
+    doc_of_row: np.ndarray | None = None  # row → document number (for the documents filter)
+    doc_numbers: dict[str, int] = field(default_factory=dict)
+    outline: dict[str, list[Node]] = field(default_factory=dict)  # doc id → outline nodes
+    phrase_texts: list[str] = field(default_factory=list)  # the phrase field's view, in order
     loaded_at: float = field(default_factory=time.time)
+
+    def doc_ids(self, wanted: list[str] | None) -> list[str] | None:
+        """Document ids (or exact titles) → ids; an unknown one is a clear error."""
+        if not wanted:
+            return None
+        titles: dict[str, list[str]] = {}
+        for d in self.manifest.documents.values():
+            titles.setdefault(d.title, []).append(d.doc_id)
+        out, unknown = [], []
+        for w in wanted:
+            w = str(w).strip()
+            if w in self.manifest.documents:
+                out.append(w)
+            elif len(titles.get(w, [])) == 1:
+                out.append(titles[w][0])
+            else:
+                unknown.append(w)
+        if unknown:
+            raise BadRequest(
+                f"unknown document {', '.join(repr(u) for u in unknown)}",
+                "use a doc_id from GET /api/documents (or `kansai-assistant documents`)",
+            )
+        return list(dict.fromkeys(out))
 
 
 class Searcher:
@@ -163,8 +207,39 @@ class Searcher:
             store.llama_store(), embed_model=self._adapter
         )
         bm25 = SudachiBM25Retriever(bm, nodes, self.tokenizer, similarity_top_k=s.candidates)
+        bigram = None
+        if (gen / "bm25-bigram").exists():
+            bigram, bigram_ids = load_bm25(gen / "bm25-bigram")
+            if bigram_ids != ids:
+                raise IndexNotReady(
+                    f"the index in {gen} is inconsistent (bigram BM25 and chunks differ)",
+                    "rebuild it with `kansai-assistant ingest --rebuild`",
+                )
+        try:
+            vectors = np.load(gen / "embeddings.npy", mmap_mode="r")
+            outline = read_outline(gen)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexNotReady(
+                f"the index in {gen} is damaged or incomplete ({type(exc).__name__})",
+                "rebuild it with `kansai-assistant ingest --rebuild`",
+            ) from exc
+        if vectors.shape[0] != len(ids):
+            vectors = None
+        doc_numbers: dict[str, int] = {}
+        doc_of_row = np.asarray(
+            [doc_numbers.setdefault(r["doc_id"], len(doc_numbers)) for r in records_list],
+            dtype=np.int32,
+        )
+        phrase_texts = [r.get("phrase_text") or phrase_text(r["index_text"]) for r in records_list]
         log.info("loaded index %s (%d chunks)", gen.name, len(records))
         return LoadedIndex(
+            phrase_texts=phrase_texts,
+            bigram=bigram,
+            vectors=vectors,
+            rows={cid: i for i, cid in enumerate(ids)},
+            doc_of_row=doc_of_row,
+            doc_numbers=doc_numbers,
+            outline=outline,
             marker=gen.name,
             gen=gen,
             manifest=manifest,
@@ -183,33 +258,60 @@ class Searcher:
         k: int | None = None,
         method: Method = "hybrid",
         query_embedding: np.ndarray | None = None,
+        documents: list[str] | None = None,
     ) -> list[Passage]:
+        """The top ``k`` passages; ``documents`` (doc ids or exact titles) limits the search."""
         query = (query or "").strip()
         if not query:
             raise BadRequest("the query is empty", "type a question or some keywords")
         k = k or self.settings.top_k
         if k < 1 or k > 100:
             raise BadRequest(f"k must be between 1 and 100 (got {k})")
+        if method not in METHODS:
+            raise BadRequest(f"unknown method {method!r}", f"use one of {', '.join(METHODS)}")
         idx = self.index()
+        wanted = idx.doc_ids(documents)
+        allowed = self._allowed(idx, wanted)
         s = self.settings
-        n = max(k, s.candidates)
-        dense_r = None
+        n = min(max(k, s.candidates), max(1, len(idx.order)))
+        weights = self._weights(idx, method, query)
         bundle = QueryBundle(query_str=query)
-        if method in ("hybrid", "dense"):
-            vec = (
+        fields: dict[str, Any] = {}
+        qvec: np.ndarray | None = None
+        if "dense" in weights:
+            qvec = (
                 query_embedding if query_embedding is not None else self.embedder.embed_query(query)
             )
-            bundle.embedding = [float(x) for x in vec]
-            dense_r = idx.vector_index.as_retriever(similarity_top_k=min(n, len(idx.order) or 1))
-        lexical_r = idx.bm25 if method in ("hybrid", "bm25") else None
-        if lexical_r is not None:
-            lexical_r.similarity_top_k = min(n, max(1, len(idx.order)))
+            bundle.embedding = [float(x) for x in qvec]
+            fields["dense"] = idx.vector_index.as_retriever(
+                similarity_top_k=n, filters=_doc_filter(wanted)
+            )
+        lexical: dict[str, BM25Field | PhraseField] = {}
+        if "bm25" in weights:
+            terms = sudachi_terms(query, self.tokenizer, s.query_terms)
+            lexical["bm25"] = BM25Field(idx.bm25.bm25, idx.nodes, terms, n, allowed)
+        if "bigram" in weights:
+            sud = self.tokenizer if isinstance(self.tokenizer, SudachiTokenizer) else None
+            terms = bigram_terms(query, sud, s.query_terms)
+            lexical["bigram"] = BM25Field(idx.bigram, idx.nodes, terms, n, allowed)
+        if "phrase" in weights:
+            sud = self.tokenizer if isinstance(self.tokenizer, SudachiTokenizer) else None
+            phrases = content_segments(query, sud) if sud is not None else query.split()
+            lexical["phrase"] = PhraseField(idx.phrase_texts, idx.nodes, phrases, n, allowed)  # type: ignore[assignment]
+        fields.update(lexical)
+        fill = self._filler(idx, qvec, lexical) if s.fill_scores else None
         hybrid = HybridRetriever(
-            dense_r, lexical_r, top_k=k, fusion=s.fusion, dense_weight=s.dense_weight, rrf_k=s.rrf_k
+            fields,
+            weights,
+            top_k=k,
+            fusion=s.fusion,
+            rrf_k=s.rrf_k,
+            fill=fill,
+            doc_decay=s.doc_decay,
         )
         try:
             results = hybrid.retrieve(bundle)
-        except IndexNotReady:
+        except (IndexNotReady, BadRequest):
             raise
         except Exception as exc:  # a Chroma server going away mid-query, a damaged segment...
             self._loaded = None
@@ -221,17 +323,73 @@ class Searcher:
         out = []
         for nws in results:
             rec = idx.records.get(nws.node.node_id)
-            if rec is None:
+            if rec is None or (wanted is not None and rec["doc_id"] not in wanted):
                 continue
             out.append(
                 Passage.from_record(
                     rec,
                     float(nws.score or 0.0),
-                    comps["dense"].get(rec["id"]),
-                    comps["lexical"].get(rec["id"]),
+                    comps.get("dense", {}).get(rec["id"]),
+                    comps.get("bm25", {}).get(rec["id"]),
                 )
             )
         return out
+
+    def _weights(self, idx: LoadedIndex, method: str, query: str = "") -> dict[str, float]:
+        """Field weights: one field for dense/bm25/bigram, the configured fusion for hybrid.
+
+        Character bigrams and verbatim phrases are for Japanese: a query without a kana or
+        kanji (plain English) leaves those two fields out, so letter pairs of English words
+        do not match the corpus's few Latin lines (「UNION OF KANSAI GOVERNMENTS」)."""
+        if method != "hybrid":
+            if method == "bigram" and idx.bigram is None:
+                raise IndexNotReady(
+                    "this index has no bigram field (built by an older version)",
+                    "rebuild it with `kansai-assistant ingest --rebuild`",
+                )
+            return {method: 1.0}
+        s = self.settings
+        japanese = bool(_JAPANESE.search(query)) or not query
+        bigram = s.bigram_weight if idx.bigram is not None and japanese else 0.0
+        phrase = s.phrase_weight if japanese else 0.0
+        rest = 1.0 - s.dense_weight - s.bigram_weight - s.phrase_weight
+        weights = {"dense": s.dense_weight, "bm25": max(0.0, rest)}
+        if bigram > 0:
+            weights["bigram"] = bigram
+        if phrase > 0:
+            weights["phrase"] = phrase
+        return {f: w for f, w in weights.items() if w > 0}
+
+    @staticmethod
+    def _allowed(idx: LoadedIndex, wanted: list[str] | None) -> np.ndarray | None:
+        if wanted is None or idx.doc_of_row is None:
+            return None
+        numbers = [idx.doc_numbers[d] for d in wanted if d in idx.doc_numbers]
+        return np.isin(idx.doc_of_row, numbers)
+
+    @staticmethod
+    def _filler(
+        idx: LoadedIndex, qvec: np.ndarray | None, lexical: dict[str, BM25Field | PhraseField]
+    ) -> Any:
+        """Every candidate's score in every field: BM25 from the full score arrays, dense as
+        the exact cosine with the stored chunk vectors (the same as Chroma's for cosine)."""
+
+        def fill(scores: Scores) -> None:
+            keys = [key for key in {k for f in scores.values() for k in f} if key in idx.rows]
+            rows = np.asarray([idx.rows[key] for key in keys], dtype=np.int64)
+            if not keys:
+                return
+            for name, fld in lexical.items():
+                if fld.scores.size:
+                    vals = fld.scores[rows]
+                    scores[name] = {key: float(v) for key, v in zip(keys, vals, strict=True)}
+            if "dense" in scores and qvec is not None and idx.vectors is not None:
+                sims = np.asarray(idx.vectors[rows], dtype=np.float32) @ np.asarray(
+                    qvec, dtype=np.float32
+                )
+                scores["dense"] = {key: float(v) for key, v in zip(keys, sims, strict=True)}
+
+        return fill
 
     def record(self, chunk_id: str) -> dict[str, Any] | None:
         return self.index().records.get(chunk_id)
@@ -239,12 +397,29 @@ class Searcher:
     def manifest(self) -> Manifest:
         return self.index().manifest
 
+    def outline(self, doc_id: str) -> list[Node]:
+        """The document's outline nodes (statutes: articles, paragraphs, items), in order."""
+        return self.index().outline.get(doc_id, [])
+
 
 def _node(rec: dict[str, Any]) -> TextNode:
     return TextNode(
         id_=rec["id"],
         text=rec["text"],
         metadata={"doc_id": rec["doc_id"], "title": rec["title"], "section": rec["section"]},
+    )
+
+
+def _doc_filter(wanted: list[str] | None) -> Any:
+    """A llama-index metadata filter for the documents filter (Chroma ``$in``)."""
+    if not wanted:
+        return None
+    from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+
+    from ingest.pipeline import DOC_KEY
+
+    return MetadataFilters(
+        filters=[MetadataFilter(key=DOC_KEY, value=list(wanted), operator=FilterOperator.IN)]
     )
 
 

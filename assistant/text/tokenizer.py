@@ -4,6 +4,9 @@
 :class:`SudachiTokenizer`: split modes C and A together (both units, like Elasticsearch's
 sudachi "search" mode), ``normalized_form``, dropping particles, auxiliary verbs, symbols
 and whitespace. Measured on JSQuAD this beat mode C surface forms (see README).
+
+Both tokenizers see the *search form* of a text (:mod:`assistant.text.normalize`): kanji
+numerals as digits and old kana as modern, on the index side and the query side alike.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from assistant.text.normalize import VERSION as SEARCH_FORM_VERSION
+from assistant.text.normalize import search_form
 
 # SudachiPy refuses input longer than 49,149 bytes; stay well below it.
 MAX_CHUNK_BYTES = 40_000
@@ -146,8 +152,20 @@ class SudachiTokenizer:
                 out.append(Morpheme(m.surface(), m.normalized_form(), pos))
         return out
 
+    def spans(self, text: str) -> list[tuple[int, int, str, str]]:
+        """(begin, end, POS, POS subcategory) of every mode-C morpheme (character offsets)."""
+        tok = self._tok()
+        out: list[tuple[int, int, str, str]] = []
+        offset = 0
+        for piece in split_for_sudachi(text):
+            for m in tok.tokenize(piece):
+                pos = m.part_of_speech()
+                out.append((offset + m.begin(), offset + m.end(), pos[0], pos[1]))
+            offset += len(piece)
+        return out
+
     def tokenize(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFKC", text)
+        text = search_form(text, self.spans)
         tok = self._tok()
         terms: list[str] = []
         use_a = "A" in self._modes
@@ -174,7 +192,7 @@ class SudachiTokenizer:
         return (
             f"sudachipy={importlib.metadata.version('sudachipy')};"
             f"sudachidict-core={importlib.metadata.version('sudachidict-core')};"
-            f"modes={self._modes};drop={','.join(sorted(self._drop_pos))}"
+            f"modes={self._modes};drop={','.join(sorted(self._drop_pos))};{SEARCH_FORM_VERSION}"
         )
 
 
@@ -184,7 +202,7 @@ class CharBigramTokenizer:
     name = "char-bigram"
 
     def tokenize(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFKC", text).lower()
+        text = search_form(text).lower()
         chars = [c for c in text if not c.isspace() and unicodedata.category(c)[0] in "LN"]
         if len(chars) < 2:
             return chars
@@ -200,7 +218,7 @@ class CharBigramTokenizer:
         return out
 
     def version(self) -> str:
-        return "char-bigram=1"
+        return f"char-bigram=1;{SEARCH_FORM_VERSION}"
 
 
 _RUNS = re.compile(r"\w+|[^\w\s]")

@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.embedding.base import Embedder
 from assistant.index.layout import IndexLayout
-from assistant.settings import PROJECT_ROOT
+from assistant.settings import PROJECT_ROOT, Settings
 from assistant.text.tokenizer import get_tokenizer
 from eval.bench import datasets, report
 from eval.bench.parts import PARTS
@@ -37,6 +37,7 @@ from eval.bench.retrieval import (
     our_variants,
     run_ours,
 )
+from eval.bench.statutes import DEFAULT_STATUTE_CASES, load_statute_cases, statute_judge
 from ingest.clean import clean_inline, clean_text
 
 log = logging.getLogger("eval.bench")
@@ -52,6 +53,7 @@ class Config:
     eval_questions: int | None
     jsquad: Path
     cases: Path
+    statute_cases: Path
     corpus: Path
     work: Path
     out: Path
@@ -69,12 +71,15 @@ def parse(argv: list[str] | None) -> Config:
     p.add_argument("--eval-questions", type=int, help="eval-set questions (default all)")
     p.add_argument("--jsquad", type=Path, default=datasets.DEFAULT_JSQUAD)
     p.add_argument("--cases", type=Path, default=datasets.DEFAULT_CASES)
+    p.add_argument("--statute-cases", type=Path, default=DEFAULT_STATUTE_CASES)
     p.add_argument("--corpus", type=Path, default=datasets.DEFAULT_CORPUS)
     p.add_argument("--work", type=Path, default=PROJECT_ROOT / "var" / "bench")
     p.add_argument("--out", type=Path, help="results folder (default eval/results)")
     p.add_argument("--embedder", choices=["e5", "fake"], default="e5")
     p.add_argument("--reuse-index", action="store_true", help="skip the fresh JSQuAD ingest")
-    p.add_argument("--no-bigram", action="store_true", help="skip the char-bigram reference")
+    p.add_argument(
+        "--no-bigram", action="store_true", help="skip the bigram baseline and the default hybrid"
+    )
     a = p.parse_args(argv)
     quick = a.quick
     return Config(
@@ -84,6 +89,7 @@ def parse(argv: list[str] | None) -> Config:
         eval_questions=a.eval_questions,
         jsquad=a.jsquad,
         cases=a.cases,
+        statute_cases=a.statute_cases,
         corpus=a.corpus,
         work=a.work,
         out=a.out or (PROJECT_ROOT / "eval" / "results"),
@@ -117,6 +123,42 @@ def index_records(index_dir: Path) -> tuple[list[dict[str, Any]], np.ndarray]:
     assert gen is not None, f"no index in {index_dir}"
     lines = (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(x) for x in lines if x], np.load(gen / "embeddings.npy")
+
+
+def statute_queryset(
+    name: str, cases: list[dict[str, Any]], vectors: np.ndarray, records: list[dict[str, Any]]
+) -> QuerySet:
+    """Statute cases over the full corpus: gold span or compatible citation label."""
+    judges = [statute_judge(c) for c in cases]
+    by_text: dict[str, dict[str, Any]] = {}
+    for r in records:
+        by_text.setdefault(r["text"], r)
+    counts = [sum(j(r) for r in records) for j in judges]
+    return QuerySet(
+        name=name,
+        texts=[str(c["question"]) for c in cases],
+        vectors=vectors,
+        relevant=lambda i, doc, text: judges[i](
+            by_text.get(text, {"text": text, "doc_id": doc, "label": ""})
+        ),
+        n_relevant=lambda i: counts[i],
+        dedupe_docs=False,
+    )
+
+
+def default_retrieval_settings() -> dict[str, Any]:
+    """The retrieval settings the answers use (Settings() defaults, no environment)."""
+    s = Settings.model_construct()
+    keys = (
+        "fusion",
+        "dense_weight",
+        "bigram_weight",
+        "phrase_weight",
+        "query_terms",
+        "fill_scores",
+        "doc_decay",
+    )
+    return {k: getattr(s, k) for k in keys} | {"candidates": s.candidates}
 
 
 def eval_queryset(
@@ -160,28 +202,35 @@ def run(cfg: Config) -> tuple[dict[str, Any], Path, Path]:
     }
     jrecords, jvectors = index_records(jindex)
     cache.put_passages([r["index_text"] for r in jrecords], jvectors)
-    indexes = {"sudachi": jindex}
-    if cfg.bigram:
-        log.info("JSQuAD: char-bigram copy of the index (vectors reused)")
-        indexes["char-bigram"] = jdir / "index-bigram"
-        datasets.retokenized_copy(jindex, indexes["char-bigram"], docs, embedder, bigram)
-
-    # our corpus for the eval set (incremental ingest: unchanged = nothing to do)
-    log.info("eval set: indexing %s", cfg.corpus)
+    # the full corpus (vision + statutes) and the vision alone (incremental: unchanged = nothing)
+    log.info("corpus: indexing %s", cfg.corpus)
     cdir = cfg.work / "corpus"
-    cindex = {"sudachi": cdir / "index-sudachi"}
-    datasets.ingest_folder(cfg.corpus, cindex["sudachi"], embedder, sudachi, False, ingest_progress)
-    crecords, _ = index_records(cindex["sudachi"])
-    if cfg.bigram:
-        cindex["char-bigram"] = cdir / "index-bigram"
-        datasets.retokenized_copy(
-            cindex["sudachi"], cindex["char-bigram"], cfg.corpus, embedder, bigram
-        )
+    full_index = cdir / "index-full"
+    datasets.ingest_folder(cfg.corpus, full_index, embedder, sudachi, False, ingest_progress)
+    crecords, _ = index_records(full_index)
+    vision_docs = cdir / "vision-docs"
+    vision_docs.mkdir(parents=True, exist_ok=True)
+    vision_files = sorted(f for f in cfg.corpus.glob("*.txt"))
+    for f in vision_files:
+        for side in (f, f.with_name(f.stem + ".meta.json")):
+            if side.exists():
+                (vision_docs / side.name).write_bytes(side.read_bytes())
+    vision_index = cdir / "index-vision"
+    datasets.ingest_folder(vision_docs, vision_index, embedder, sudachi, False, ingest_progress)
+    vrecords, _ = index_records(vision_index)
     cases = datasets.load_cases(cfg.cases, cfg.eval_questions)
+    statute_cases = {
+        split: load_statute_cases(cfg.statute_cases, split)[: cfg.eval_questions or None]
+        for split in ("dev", "test")
+    }
 
-    # query vectors, once
+    # query vectors, once (batched)
     jq = cache.queries([q.text for q in ds.questions], "JSQuAD")
     eq = cache.queries([str(c["question"]) for c in cases], "eval")
+    sq = {
+        split: cache.queries([str(c["question"]) for c in cs], f"statutes-{split}")
+        for split, cs in statute_cases.items()
+    }
     cache.save()
     gold_doc = [q.doc_id for q in ds.questions]
     jqs = QuerySet(
@@ -192,7 +241,12 @@ def run(cfg: Config) -> tuple[dict[str, Any], Path, Path]:
         n_relevant=lambda i: 1,
         dedupe_docs=True,
     )
-    eqs = eval_queryset(cases, eq, [r["text"] for r in crecords])
+    eqs = eval_queryset(cases, eq, [r["text"] for r in vrecords])
+    eqs_full = eval_queryset(cases, eq, [r["text"] for r in crecords])
+    sqs = {
+        split: statute_queryset(f"statutes-{split}", cs, sq[split], crecords)
+        for split, cs in statute_cases.items()
+    }
 
     # stock llama-index: fed the same cleaned text (title line + paragraph), its own chunking
     log.info("stock llama-index pipelines")
@@ -203,9 +257,8 @@ def run(cfg: Config) -> tuple[dict[str, Any], Path, Path]:
         cfg.work / "stock-chroma",
         f"stock-jsquad-{cfg.mode}",
     )
-    corpus_files = sorted(f for f in cfg.corpus.glob("*.txt"))
     stock_c = StockPipeline.build(
-        [(f.stem, clean_text(f.read_text(encoding="utf-8"))) for f in corpus_files],
+        [(f.stem, clean_text(f.read_text(encoding="utf-8"))) for f in vision_files],
         embedder,
         cache,
         cfg.work / "stock-chroma",
@@ -214,19 +267,31 @@ def run(cfg: Config) -> tuple[dict[str, Any], Path, Path]:
     cache.save()
     stock_eqs = eval_queryset(cases, eq, [n.get_content() for n in stock_c.nodes])
 
-    results: dict[str, dict[str, dict[str, float]]] = {"jsquad": {}, "eval": {}}
+    sets: dict[str, tuple[Path, QuerySet]] = {
+        "jsquad": (jindex, jqs),
+        "statutes-dev": (full_index, sqs["dev"]),
+        "statutes-test": (full_index, sqs["test"]),
+        "eval": (vision_index, eqs),
+        "eval-full": (full_index, eqs_full),
+    }
+    results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in sets}
     for which in ("dense", "bm25"):
         results["jsquad"][f"stock-{which}"] = stock_j.run(which, jqs)
         results["eval"][f"stock-{which}"] = stock_c.run(which, stock_eqs)
     for v in our_variants(cfg.bigram):
-        tok = get_tokenizer(v.index)
-        results["jsquad"][v.name] = run_ours(
-            v, our_searcher(indexes[v.index], embedder, tok, v), jqs
-        )
-        results["eval"][v.name] = run_ours(v, our_searcher(cindex[v.index], embedder, tok, v), eqs)
+        for name, (index_dir, qs) in sets.items():
+            if qs.texts:
+                results[name][v.name] = run_ours(
+                    v, our_searcher(index_dir, embedder, sudachi, v), qs
+                )
 
     base = our_variants(False)[0]
     fl = floor(our_searcher(jindex, embedder, sudachi, base), embedder, jqs.texts, jq)
+    margins = {
+        name: round(rows["hybrid-default"]["ndcg@10"] - rows["bm25-bigram"]["ndcg@10"], 4)
+        for name, rows in results.items()
+        if "hybrid-default" in rows and "bm25-bigram" in rows
+    }
     result: dict[str, Any] = {
         "stamp": time.strftime("%Y%m%d-%H%M%S"),
         "mode": cfg.mode,
@@ -247,10 +312,20 @@ def run(cfg: Config) -> tuple[dict[str, Any], Path, Path]:
                 "chunks": len(jrecords),
                 "attribution": datasets.ATTRIBUTION,
             },
+            "statutes": {
+                "path": str(cfg.statute_cases),
+                "questions": {k: len(v) for k, v in statute_cases.items()},
+                "chunks": len(crecords),
+                "no_relevant_chunk": {
+                    k: sum(q.n_relevant(i) == 0 for i in range(len(q.texts)))
+                    for k, q in sqs.items()
+                },
+            },
             "eval": {
                 "path": str(cfg.cases),
                 "questions": len(cases),
-                "chunks": len(crecords),
+                "chunks": len(vrecords),
+                "chunks_full": len(crecords),
                 "stock_nodes": len(stock_c.nodes),
                 "no_relevant_chunk": sum(eqs.n_relevant(i) == 0 for i in range(len(cases))),
                 "no_relevant_stock_node": sum(
@@ -266,7 +341,8 @@ def run(cfg: Config) -> tuple[dict[str, Any], Path, Path]:
         },
         "floor": fl,
         "results": results,
-        "recommendation": report.recommend(results),
+        "margins_over_bigram": margins,
+        "default_settings": default_retrieval_settings(),
         "seconds": round(time.perf_counter() - started, 1),
     }
     json_path, md_path = report.write(result, cfg.out)

@@ -112,8 +112,15 @@ def markdown(result: dict[str, Any], prev: dict[str, Any] | None) -> str:
         "jsquad": f"JSQuAD: {meta['jsquad']['questions']} questions over "
         f"{meta['jsquad']['paragraphs']} paragraphs ({meta['jsquad']['chunks']} chunks); "
         "a hit is the question's paragraph",
-        "eval": f"Eval set: {meta['eval']['questions']} answerable questions over our corpus "
-        f"({meta['eval']['chunks']} chunks); a hit is a chunk holding a gold span",
+        "statutes-dev": f"Statute set, dev split: {meta['statutes']['questions']['dev']} "
+        f"answerable questions over the full corpus ({meta['statutes']['chunks']} chunks); a hit "
+        "holds a gold span or has the case's article as its label",
+        "statutes-test": f"Statute set, test split: {meta['statutes']['questions']['test']} "
+        "answerable questions over the full corpus (reported, never tuned on)",
+        "eval": f"Vision eval set: {meta['eval']['questions']} answerable questions over the vision "
+        f"alone ({meta['eval']['chunks']} chunks); a hit is a chunk holding a gold span",
+        "eval-full": f"Vision eval set over the full corpus ({meta['eval']['chunks_full']} chunks: "
+        "vision + statutes)",
     }
     for key, title in titles.items():
         if key in res:
@@ -123,24 +130,19 @@ def markdown(result: dict[str, Any], prev: dict[str, Any] | None) -> str:
                 "",
                 table(res[key], (prev or {}).get("results", {}).get(key)),
             ]
-    rec = result.get("recommendation") or {}
-    if rec:
-        weight = "" if rec["dense_weight"] is None else f", dense_weight={rec['dense_weight']}"
+    margins = result.get("margins_over_bigram") or {}
+    if margins:
         parts += [
             "",
-            "## Recommendation",
+            "## The default against the plain bigram BM25 (nDCG@10)",
             "",
-            f"`fusion={rec['fusion']}{weight}` ({rec['variant']}).",
+            f"Default retrieval settings: `{result.get('default_settings')}` (chosen on dev "
+            "splits by `python -m eval.bench.tune`, `eval/results/fusion-latest.md`).",
+            "",
+            "| query set | hybrid-default − bm25-bigram |",
+            "|---|---:|",
         ]
-        parts.append(f"Rule: {rec['rule']}. Tied on JSQuAD: {', '.join(rec['tied_on_jsquad'])}.")
-        j = rec["jsquad"]
-        parts.append(f"JSQuAD nDCG@10 {j['ndcg@10']:.4f}, MRR@10 {j['mrr@10']:.4f}.")
-        if "eval" in rec:
-            e = rec["eval"]
-            parts.append(
-                f"Eval set nDCG@10 {e['ndcg@10']:.4f}, MRR@10 {e['mrr@10']:.4f} "
-                f"(best hybrid on the eval set: {rec['eval_best']})."
-            )
+        parts += [f"| {k} | {v:+.4f} |" for k, v in margins.items()]
     ing, fl = result["ingest"], result["floor"]
     parts += [
         "",

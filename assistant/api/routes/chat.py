@@ -34,10 +34,10 @@ async def chat(body: ChatRequest, services: ServicesDep) -> Any:
     log_question(services.settings, question, body.mode, "chat")
     if not body.stream:
         result = await run_in_threadpool(
-            services.answers.answer, question, history, body.mode, body.top_k
+            services.answers.answer, question, history, body.mode, body.top_k, body.documents
         )
         return result.to_json()
-    events = services.answers.stream(question, history, body.mode, body.top_k)
+    events = services.answers.stream(question, history, body.mode, body.top_k, body.documents)
     first, rest = await first_and_rest(events)  # errors before the first byte: a JSON error
     return StreamingResponse(
         _sse_events(first, rest), media_type="text/event-stream", headers=SSE_HEADERS

@@ -23,6 +23,6 @@ async def search(body: SearchRequest, services: ServicesDep) -> dict[str, Any]:
             f"{services.settings.max_question_chars})"
         )
     passages = await run_in_threadpool(
-        services.engine.searcher.search, query, body.top_k, body.method
+        services.engine.searcher.search, query, body.top_k, body.method, None, body.documents
     )
     return {"query": query, "results": [p.public() for p in passages]}
