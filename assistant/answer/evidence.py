@@ -33,6 +33,7 @@ from assistant.answer.understand import Asks, Part, When
 from assistant.embedding.base import Embedder
 from assistant.retrieval.searcher import Passage
 from assistant.text.bilingual import default_glossary
+from assistant.text.numerals import normalize_numbers
 from assistant.text.tokenizer import Tokenizer
 from ingest.structure import Node, NodeKind
 
@@ -426,7 +427,7 @@ class EvidenceFinder:
         for rank, node, pi in self._nodes(ev, outline):
             if node.kind in (NodeKind.contents, NodeKind.document, NodeKind.row):
                 continue
-            text = nfkc(node.text)
+            text = normalize_numbers(nfkc(node.text))  # 「二十人以下」 holds a figure too
             quantities = pattern.findall(text)
             if quantities:
                 cands.append((node, pi, rank, outline.ancestors(node), quantities))
@@ -435,7 +436,7 @@ class EvidenceFinder:
         for (node, pi, rank, ancestors, quantities), near, cos in zip(
             cands, close, cosines, strict=True
         ):
-            text = nfkc(node.text)
+            text = normalize_numbers(nfkc(node.text))
             own = self.match(w, self.terms(text))
             heads = " ".join(a.text for a in ancestors[:3])
             above = self.match(w, self.terms(heads))

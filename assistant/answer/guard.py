@@ -184,6 +184,7 @@ class GuardSession:
                     text=p.text,
                     score=p.score,
                     quote=self.quotes.get(old, ""),
+                    label=getattr(p, "label", ""),
                 )
             )
         return out

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from assistant.text.numerals import normalize_numbers
 from assistant.text.tokenizer import SudachiTokenizer, Tokenizer
 
 _JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
@@ -174,8 +175,9 @@ def split_answer(text: str) -> list[str]:
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers written in ``text``, normalised (NFKC, no thousands separators)."""
-    return {n.replace(",", "") for n in _NUMBER.findall(nfkc(text))}
+    """Numbers written in ``text``, normalised (NFKC, kanji numerals as digits — 二十人 and 20人
+    are one number — no thousands separators)."""
+    return {n.replace(",", "") for n in _NUMBER.findall(normalize_numbers(nfkc(text)))}
 
 
 @dataclass

@@ -30,6 +30,7 @@ class Citation:
     text: str
     score: float
     quote: str = ""  # the sentence(s) of the passage the answer relies on (highlighted in the UI)
+    label: str = ""  # a citation label: 「中小企業基本法 第2条第1項」 for a statute article
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
