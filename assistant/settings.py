@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     query_terms: Literal["all", "content"] = "all"  # "content": question words not looked up
     fill_scores: bool = False  # give every candidate its score in every field before fusing
     doc_decay: float = Field(default=1.0, gt=0.0, le=1.0)  # n-th chunk of one doc: × decay^n
+    # the document prior's sharpness (retrieval/router.py); 0 = off. Chosen on the dev splits.
+    doc_prior: float = Field(default=0.0, ge=0.0, le=10.0)
 
     # Generation
     generator: GeneratorKind = GeneratorKind.extractive

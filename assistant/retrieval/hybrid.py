@@ -29,6 +29,7 @@ class HybridRetriever(BaseRetriever):
         rrf_k: int = 60,
         fill: Callable[[Scores], None] | None = None,
         doc_decay: float = 1.0,
+        chunk_weight: Callable[[str], float] | None = None,
     ) -> None:
         super().__init__()
         self.fields = fields
@@ -38,6 +39,7 @@ class HybridRetriever(BaseRetriever):
         self.rrf_k = rrf_k
         self.fill = fill
         self.doc_decay = doc_decay
+        self.chunk_weight = chunk_weight  # the document prior of a chunk (router.py)
         self.last_components: Scores = {}
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
@@ -58,6 +60,8 @@ class HybridRetriever(BaseRetriever):
         else:
             fused = weighted_fields(scores, self.weights)
         fused = {k: v for k, v in fused.items() if k in nodes}
+        if self.chunk_weight is not None:
+            fused = {k: v * self.chunk_weight(k) for k, v in fused.items()}
         self.last_components = scores
         dense = scores.get("dense", {})
         ranked = sorted(fused, key=lambda k: (-fused[k], -dense.get(k, 0.0)))

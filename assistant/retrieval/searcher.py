@@ -29,6 +29,7 @@ from assistant.retrieval.lexical import BM25Field
 from assistant.retrieval.llama import EmbedderAdapter, SudachiBM25Retriever
 from assistant.retrieval.phrase import PhraseField, phrase_text
 from assistant.retrieval.query import bigram_terms, content_segments, sudachi_terms
+from assistant.retrieval.router import DocumentPrior
 from assistant.settings import Settings
 from assistant.text.tokenizer import SudachiTokenizer, Tokenizer
 from ingest.structure import Node
@@ -113,6 +114,7 @@ class LoadedIndex:
     doc_numbers: dict[str, int] = field(default_factory=dict)
     outline: dict[str, list[Node]] = field(default_factory=dict)  # doc id → outline nodes
     phrase_texts: list[str] = field(default_factory=list)  # the phrase field's view, in order
+    prior: DocumentPrior | None = None  # how a question's words look like each document's
     loaded_at: float = field(default_factory=time.time)
 
     def doc_ids(self, wanted: list[str] | None) -> list[str] | None:
@@ -240,6 +242,7 @@ class Searcher:
             doc_of_row=doc_of_row,
             doc_numbers=doc_numbers,
             outline=outline,
+            prior=DocumentPrior(records.values()),
             marker=gen.name,
             gen=gen,
             manifest=manifest,
@@ -300,6 +303,17 @@ class Searcher:
             lexical["phrase"] = PhraseField(idx.phrase_texts, idx.nodes, phrases, n, allowed)  # type: ignore[assignment]
         fields.update(lexical)
         fill = self._filler(idx, qvec, lexical) if s.fill_scores else None
+        chunk_weight = None
+        if s.doc_prior > 0 and idx.prior is not None and wanted is None:
+            terms = sudachi_terms(query, self.tokenizer, s.query_terms)
+            by_doc = idx.prior.weights(terms, s.doc_prior)
+            if by_doc:
+                records = idx.records
+
+                def chunk_weight(cid: str) -> float:
+                    rec = records.get(cid)
+                    return by_doc.get(rec["doc_id"], 1.0) if rec else 1.0
+
         hybrid = HybridRetriever(
             fields,
             weights,
@@ -308,6 +322,7 @@ class Searcher:
             rrf_k=s.rrf_k,
             fill=fill,
             doc_decay=s.doc_decay,
+            chunk_weight=chunk_weight,
         )
         try:
             results = hybrid.retrieve(bundle)
