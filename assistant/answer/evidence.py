@@ -154,6 +154,7 @@ class EvidenceFinder:
         self.records: Callable[[], dict[str, dict[str, Any]]] = dict
         self.cue_words: frozenset[str] = frozenset()  # English cue lemmas (set by the engine)
         self._terms: dict[str, frozenset[str]] = {}
+        self._spelled: dict[str, str] = {}
         self._vecs: dict[str, np.ndarray] = {}
 
     # ---- shared ---------------------------------------------------------------------------
@@ -164,6 +165,18 @@ class EvidenceFinder:
             if len(self._terms) > 20_000:
                 self._terms.clear()
             self._terms[text] = t
+        return t
+
+    def spelled(self, text: str) -> str:
+        """The text in Sudachi's normalised spelling (取組み, 取組 and とりくみ all read 取り組み), so a
+        heading is found whichever way the question spells it."""
+        key = "\x00" + text
+        t = self._spelled.get(key)
+        if t is None:
+            t = "".join(m.normalized for m in self.tok.parse(nfkc(text)))
+            if len(self._spelled) > 20_000:
+                self._spelled.clear()
+            self._spelled[key] = t
         return t
 
     def vectors(self, texts: list[str]) -> np.ndarray:
@@ -260,24 +273,24 @@ class EvidenceFinder:
     ) -> bool:
         best: tuple[float, Line, list[Line]] | None = None
         count = _stated_count(ev.part.text)
-        head = nfkc(ev.part.head) if ev.part.lang == "ja" else ""
-        passages = nfkc("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
-        if head and (head not in passages or _TIME_TERM.fullmatch(head)):
+        head = self.spelled(ev.part.head) if ev.part.lang == "ja" else ""
+        passages = self.spelled("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
+        if head and (head not in passages or _TIME_TERM.fullmatch(ev.part.head)):
             head = ""  # the documents call it otherwise: the terms decide alone
         for rank, node, pi in self._nodes(ev, outline):
             for anchor in (node, *outline.ancestors(node)):
                 for label_text, above_text, members in self._lists_of(anchor, outline):
                     if len(members) < 2:
                         continue
-                    if (
-                        head
-                        and head not in nfkc(label_text)
-                        and not any(head in nfkc(m.text) for m in members)
-                    ):
+                    named = not head or (
+                        head in self.spelled(label_text)
+                        or any(head in self.spelled(m.text) for m in members)
+                    )
+                    if not named and not ev.part.kind:
                         continue  # 「構成府県市を全部」 is not answered by the four values
                     own = self.match(w, self.terms(label_text))
                     above = self.match(w, self.terms(above_text))
-                    score = own + 0.4 * above + 0.08 / (1 + rank)
+                    score = own + 0.4 * above + 0.08 / (1 + rank) + (0.1 if head and named else 0)
                     if count and len(members) == count:
                         score += 0.3  # 「4つのバリュー」 with four members
                     if best is None or score > best[0] + 1e-9:

@@ -252,10 +252,10 @@ class Judge:
         return part.lang == "ja" and any(nfkc(c) in text for c in part.compounds)
 
     def _head_missing(self, part: Part, ev: Evidence) -> bool:
-        head = nfkc(part.head)
-        if part.lang != "ja" or len(head) < 2:
+        if part.lang != "ja" or len(nfkc(part.head)) < 2 or part.kind:
             return False
-        return not any(head in nfkc(f"{ln.text} {ln.name}") for ln in ev.lines)
+        head = self.finder.spelled(part.head)
+        return not any(head in self.finder.spelled(f"{ln.text} {ln.name}") for ln in ev.lines)
 
     def _all_unknown(self, part: Part, vocabulary: set[str]) -> bool:
         if part.lang != "ja":

@@ -482,6 +482,9 @@ class Part:
     total: bool = False  # 「総額でいくら？」: the sum a heading gives, not one item
     change: bool = False  # 「前回から変わった？」: a question about a change
     head: str = ""  # what a list question enumerates (「構成府県市」 of 「…の構成府県市を全部」)
+    kind: bool = (
+        False  # the head only names the kind of answer (「どのような取組み」): not a filter
+    )
     compounds: list[str] = field(default_factory=list)  # the subject's words as written (6次産業化)
 
     @property
@@ -1039,6 +1042,7 @@ class Understander:
         part.phrase = _phrase(s.morphs, keep)
         part.compounds = _compounds(s.morphs, keep)
         part.head = part.compounds[-1] if part.compounds else ""
+        part.kind = bool(part.head) and part.head in _asked_kinds(s.morphs)
         if part.asks is Asks.definition:
             part.term = _definition_term(s.morphs) or part.phrase
 
@@ -1435,6 +1439,31 @@ def _phrase(morphs: list[Morpheme], keep: list[bool]) -> str:
     if len(run) > len(best):
         best = run
     return "".join(m.surface for m in best).strip("「」()")
+
+
+def _asked_kinds(morphs: list[Morpheme]) -> set[str]:
+    """Nouns an interrogative determines: 「どのような取組み」「どんな施策」「何の事業」「どういった分野」.
+    Japanese interrogatives are the ど-/何 words; the noun after them is the kind of thing asked for."""
+    out: set[str] = set()
+    for i, m in enumerate(morphs):
+        asking = (m.coarse in ("連体詞", "副詞") and m.surface.startswith("ど")) or (
+            m.is_("代名詞") and m.surface in ("何", "なに", "なん")
+        )
+        if not asking:
+            continue
+        for n in morphs[i + 1 : i + 4]:
+            if n.coarse == "名詞":
+                run = [n]
+                k = morphs.index(n, i + 1) + 1
+                while k < len(morphs) and morphs[k].coarse == "名詞":
+                    run.append(morphs[k])
+                    k += 1
+                out.add("".join(x.surface for x in run))
+                out.add(run[-1].surface)
+                break
+            if n.coarse not in ("助詞", "動詞", "助動詞"):
+                break
+    return out
 
 
 def _compounds(morphs: list[Morpheme], keep: list[bool]) -> list[str]:

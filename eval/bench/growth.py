@@ -65,7 +65,7 @@ class StageClock:
         self.last_name, self.last_t = next_name, now
 
     def ingest_progress(self, stage: str, done: int, total: int) -> None:
-        if stage == "files" and done == 1 and self.last_name == "start":
+        if stage == "read" and self.last_name == "start":  # the first file is being read
             self.mark("load_chunk_tokenize")
         elif stage == "store" and done == 0:
             self.mark("chroma_store")
