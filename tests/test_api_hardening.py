@@ -433,3 +433,46 @@ def test_stream_and_answer_agree_exactly_over_many_questions(client: Any) -> Non
         assert text == final["answer"] == plain["answer"], q
         if final["grounded"]:
             check_citations(final)
+
+
+# ---- memory -----------------------------------------------------------------------------------------
+def test_retired_generations_release_their_chroma_index(tmp_path: Path) -> None:
+    import shutil
+
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+    from chromadb.config import Settings as ChromaSettings
+
+    from assistant.api.memory import release_retired_chroma
+
+    index = tmp_path / "index"
+    old, new = index / "gen-1" / "chroma", index / "gen-2" / "chroma"
+    for path in (old, new):
+        client = chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        client.get_or_create_collection("kva").add(ids=["a"], embeddings=[[1.0, 0.0]])
+    outside = tmp_path / "elsewhere" / "chroma"
+    chromadb.PersistentClient(
+        path=str(outside), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    shutil.rmtree(index / "gen-1")
+    shutil.rmtree(tmp_path / "elsewhere")
+    assert release_retired_chroma(index) == 1
+    cached = set(SharedSystemClient._identifier_to_system)
+    assert str(old) not in cached and str(new) in cached and str(outside) in cached
+    assert release_retired_chroma(index) == 0
+
+
+def test_uploads_do_not_pile_up_open_indexes(client: Any) -> None:
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    index = Path(client.app.state.services.settings.index_dir).resolve()
+    for i in range(4):
+        text = UPLOAD_TEXT.replace("大阪湾岸", f"第{i}埠頭")
+        files = {"file": ("robot-memo.md", text.encode(), "text/markdown")}
+        r = client.post("/api/documents?wait=60&replace=true", files=files, headers=ADMIN)
+        assert r.status_code == 201, r.text
+    ours = [p for p in SharedSystemClient._identifier_to_system if index in Path(p).parents]
+    assert all(Path(p).exists() for p in ours)
+    assert len(ours) <= 3, ours  # the generations kept on disk, not one per upload

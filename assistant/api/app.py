@@ -23,7 +23,7 @@ from assistant.api.docs_ui import install_docs
 from assistant.api.inputs import JsonBodyGuard
 from assistant.api.jobs import JobRunner, JobStore
 from assistant.api.logs import RequestContextMiddleware
-from assistant.api.memory import Trimmer
+from assistant.api.memory import Trimmer, release_retired_chroma
 from assistant.api.ratelimit import RateLimiter, rate_limit
 from assistant.api.routes import chat, documents, feedback, health, openai_compat, search
 from assistant.api.slots import AnswerSlots
@@ -69,8 +69,11 @@ def create_app(services: Services) -> FastAPI:
     app.state.answer_slots = AnswerSlots(
         s.long_question_chars, s.long_question_slots, s.long_question_wait_s
     )
-    app.state.jobs = JobRunner(JobStore(Path(s.index_dir).parent / "jobs", s.jobs_kept))
-    app.state.trimmer = Trimmer(s.malloc_trim_interval_s)
+    app.state.jobs = JobRunner(
+        JobStore(Path(s.index_dir).parent / "jobs", s.jobs_kept),
+        after_job=lambda: release_retired_chroma(s.index_dir),
+    )
+    app.state.trimmer = Trimmer(s.malloc_trim_interval_s, s.index_dir)
     app.state.ui_mounted = False
     errors.install(app)
     app.add_middleware(JsonBodyGuard, max_bytes=s.max_json_bytes)  # inner: errors get an id

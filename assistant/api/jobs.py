@@ -132,8 +132,9 @@ Work = Callable[[Progress], dict[str, Any]]
 class JobRunner:
     """Runs submitted jobs one after another in a low-priority background thread."""
 
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, store: JobStore, after_job: Callable[[], object] | None = None) -> None:
         self.store = store
+        self.after_job = after_job or (lambda: None)
         self._queue: queue.Queue[tuple[Job, Work] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -218,6 +219,10 @@ class JobRunner:
         job.finished = time.time()
         self.store.save(job)
         self.store.prune()
+        try:
+            self.after_job()
+        except Exception:
+            log.exception("cleaning up after job %s failed", job.id)
         trim_memory()  # an ingest leaves large freed buffers behind: give them back
         log.info("job %s (%s) %s in %.1f s", job.id, job.kind, job.state, job.finished - started)
 

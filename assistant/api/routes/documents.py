@@ -23,6 +23,7 @@ from assistant.api.auth import require_admin
 from assistant.api.deps import ServicesDep
 from assistant.api.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, error_body
 from assistant.api.jobs import Job, JobRunner, Progress
+from assistant.api.memory import release_retired_chroma
 from assistant.api.schemas import ReindexRequest
 from assistant.errors import BadRequest, IngestBusy, IngestError, NotFound
 from assistant.index.layout import IndexLayout
@@ -334,6 +335,7 @@ async def delete_document(doc_id: str, request: Request, services: ServicesDep) 
             "upload or ingest another document first, then delete this one",
         )
     report = await run_in_threadpool(services.engine.ingestor().remove, [doc_id])
+    await run_in_threadpool(release_retired_chroma, services.settings.index_dir)
     if entry is not None:  # an uploaded file goes too, or the next reindex would bring it back
         path = Path(entry.path)
         if path.parent.resolve() == uploads_dir(services.settings).resolve():
