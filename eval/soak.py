@@ -367,10 +367,12 @@ def run_long_soak(
                 try:
                     r = client.post("/api/documents?replace=true", files=files, headers=headers)
                     r.raise_for_status()
-                    job = r.json()["job"]["url"]
-                    r = client.get(f"{job}?wait=600", headers=headers)
-                    if r.json().get("state") != "done":
-                        raise RuntimeError(f"job ended {r.json().get('state')}: {r.text[:200]}")
+                    if r.status_code == 202:  # indexed in the background: wait for the job
+                        job = r.json()["job"]["url"]
+                        r = client.get(f"{job}?wait=600", headers=headers)
+                        if r.json().get("state") != "done":
+                            raise RuntimeError(f"job ended {r.json().get('state')}: {r.text[:200]}")
+                    # (201: a server that indexes uploads within the request)
                 except Exception as exc:
                     result.upload_errors.append(f"upload: {type(exc).__name__}: {exc}"[:300])
                     continue
