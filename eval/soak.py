@@ -9,7 +9,8 @@ after the run. It prints requests, errors, latency percentiles and RSS, and exit
 error. Loopback only; bounded in time (``--duration``) and count (``--max-requests``).
 
 ``--long-questions N`` runs two phases of ``--duration`` seconds each: short questions alone
-(the baseline), then the same short traffic while N more clients send 2,000-character
+(the baseline; every one new, so none comes from a cache), then the same short traffic while
+N more clients send 2,000-character
 questions back to back (and ``--uploads`` documents are uploaded, re-uploaded and indexed in
 the background). It prints the short questions' p50/p95/p99 in both phases and their ratio,
 what happened to the long ones (answered, or ``503 busy``), and the RSS of each third of the
@@ -133,7 +134,10 @@ def run_soak(
     max_requests: int = 1_000_000,
     seed: int = 0,
     warm: bool = True,
+    unique: bool = False,
 ) -> SoakStats:
+    """``unique`` makes every question new (a counter appended), so none is answered from the
+    query-vector cache: each one needs the embedding model, as a real user's does."""
     stats = SoakStats(concurrency=concurrency)
     lock = threading.Lock()
     if warm:
@@ -151,6 +155,7 @@ def run_soak(
 
     def worker(n: int) -> None:
         rng = random.Random(seed * 1000 + n)
+        asked = 0
         with httpx.Client(base_url=base_url, timeout=60) as client:
             while time.monotonic() < deadline:
                 with lock:
@@ -160,7 +165,9 @@ def run_soak(
                 kind = rng.choices(KINDS, weights=(4, 4, 2))[0]
                 t0 = time.perf_counter()
                 try:
-                    _one(client, kind, rng.choice(QUESTIONS))
+                    asked += 1
+                    question = rng.choice(QUESTIONS)
+                    _one(client, kind, f"{question} ({n}-{asked})" if unique else question)
                 except Exception as exc:
                     with lock:
                         stats.errors += 1
@@ -311,7 +318,7 @@ def run_long_soak(
     upload_kb: int = 60,
 ) -> LongSoak:
     """Short traffic alone, then the same with ``long_clients`` sending long questions."""
-    baseline = run_soak(base_url, duration_s, concurrency, pid)
+    baseline = run_soak(base_url, duration_s, concurrency, pid, unique=True)
     questions = long_questions(64)
     result = LongSoak(baseline=baseline, mixed=SoakStats())
     stop = threading.Event()
@@ -387,7 +394,9 @@ def run_long_soak(
     for t in threads:
         t.start()
     try:
-        result.mixed = run_soak(base_url, duration_s, concurrency, pid, warm=False, seed=1)
+        result.mixed = run_soak(
+            base_url, duration_s, concurrency, pid, warm=False, seed=1, unique=True
+        )
     finally:
         stop.set()
         for t in threads:

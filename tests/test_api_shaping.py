@@ -129,7 +129,7 @@ def test_token_counts() -> None:
 
 # ---- the model gate ---------------------------------------------------------------------------------
 def test_a_waiting_query_goes_before_a_waiting_passage_batch() -> None:
-    gate = ModelGate(max_bulk_wait_s=30)
+    gate = ModelGate(max_wait_s=30)
     order: list[str] = []
     release = threading.Event()
 
@@ -158,17 +158,22 @@ def test_a_waiting_query_goes_before_a_waiting_passage_batch() -> None:
     assert order == ["short query", "long query", "bulk"]
 
 
-def test_a_passage_batch_is_not_starved_forever() -> None:
+def test_neither_a_long_question_nor_a_passage_batch_starves() -> None:
     clock = [0.0]
-    gate = ModelGate(max_bulk_wait_s=2.0, clock=lambda: clock[0])
+    gate = ModelGate(max_wait_s=2.0, clock=lambda: clock[0])
     from assistant.embedding.gate import _Waiter
 
     bulk = _Waiter(1e9, True, 0, since=0.0)
-    query = _Waiter(5, False, 1, since=0.0)
-    gate._waiting = [bulk, query]
-    assert gate._next() is query
-    clock[0] = 3.0  # the batch has waited past max_bulk_wait_s
-    assert gate._next() is bulk
+    long_q = _Waiter(64, False, 1, since=0.0)
+    gate._waiting = [bulk, long_q, _Waiter(10, False, 2, since=0.0)]
+    assert gate._next().cost == 10  # the cheap question first
+    clock[0] = 1.0
+    gate._waiting = [bulk, long_q, _Waiter(10, False, 3, since=1.0)]  # short ones keep coming
+    assert gate._next().cost == 10
+    clock[0] = 2.5  # the batch and the long question have waited past max_wait_s
+    assert gate._next() is bulk  # oldest first
+    gate._waiting.remove(bulk)
+    assert gate._next() is long_q
     assert not gate.queries_recently()
 
 

@@ -2,8 +2,9 @@
 
 A model call cannot be interrupted, so what keeps a question fast while documents are being
 embedded is the order of the waiting calls: the cheapest waiting query goes first, passage
-batches go when no query waits (or after waiting ``max_bulk_wait_s``, so an ingest still
-progresses under constant traffic), and while questions come in, passage batches are small.
+batches go when no query waits, and anyone who has waited ``max_wait_s`` goes before the rest
+(so neither a long question nor an ingest starves under constant traffic). While questions
+come in, passage batches are small.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ class _Waiter:
 class ModelGate:
     def __init__(
         self,
-        max_bulk_wait_s: float = 2.0,
+        max_wait_s: float = 2.0,
         busy_window_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.max_bulk_wait_s = max_bulk_wait_s
+        self.max_wait_s = max_wait_s
         self.busy_window_s = busy_window_s
         self._clock = clock
         self._cond = threading.Condition()
@@ -41,9 +42,13 @@ class ModelGate:
         self._last_query = -1e18
 
     def _rank(self, w: _Waiter, now: float) -> tuple[int, float, int]:
-        if w.bulk and now - w.since < self.max_bulk_wait_s:
-            return (1, 0.0, w.seq)
-        return (0, 0.0 if w.bulk else w.cost, w.seq)
+        """Whoever waited ``max_wait_s`` first (oldest first), then queries cheapest first,
+        then passage batches: no one starves, cheap questions rarely wait."""
+        if now - w.since >= self.max_wait_s:
+            return (0, 0.0, w.seq)
+        if w.bulk:
+            return (2, 0.0, w.seq)
+        return (1, w.cost, w.seq)
 
     def _next(self) -> _Waiter:
         now = self._clock()
@@ -58,8 +63,8 @@ class ModelGate:
                 self._last_query = me.since
             self._waiting.append(me)
             while self._busy or self._next() is not me:
-                # a bulk waiter re-checks on its own: its rank changes with time
-                self._cond.wait(timeout=self.max_bulk_wait_s if self._waiting else None)
+                # ranks change with time: re-check now and then, not only when notified
+                self._cond.wait(timeout=self.max_wait_s / 4)
             self._waiting.remove(me)
             self._busy = True
         try:
