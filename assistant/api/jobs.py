@@ -139,6 +139,7 @@ class JobRunner:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._done = threading.Condition()
+        self.submit_lock = threading.Lock()  # for callers that check, then submit
 
     def submit(self, job: Job, work: Work) -> Job:
         self.store.save(job)

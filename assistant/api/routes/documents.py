@@ -220,18 +220,21 @@ def _submit_upload(
     path = folder / name
     doc_id = doc_id_for(path)
     runner = jobs(request)
-    for other in runner.store.active():
-        if other.kind == "upload" and other.doc_id == doc_id:
-            raise Conflict(
-                f"'{other.file}' is already being indexed (job {other.id})",
-                f"wait for it: GET /api/jobs/{other.id}",
-            )
-    _check_clash(services, path, doc_id, replace)
-    folder.mkdir(parents=True, exist_ok=True)
-    job = Job(kind="upload", doc_id=doc_id, file=name, options={"replace": replace})
-    staged = folder / f".{name}.{job.id}.part"
-    staged.write_bytes(data)
-    return runner.submit(job, lambda progress: _index_upload(services, path, staged, progress))
+    with runner.submit_lock:  # two uploads of one name at once: the second is a 409
+        for other in runner.store.active():
+            if other.kind == "upload" and other.doc_id == doc_id:
+                raise Conflict(
+                    f"'{other.file}' is already being indexed (job {other.id})",
+                    f"wait for it: GET /api/jobs/{other.id}",
+                )
+        _check_clash(services, path, doc_id, replace)
+        folder.mkdir(parents=True, exist_ok=True)
+        job = Job(kind="upload", doc_id=doc_id, file=name, options={"replace": replace})
+        staged = folder / f".{name}.{job.id}.part"
+        staged.write_bytes(data)
+        return runner.submit(
+            job, lambda progress: _index_upload(services, path, staged, replace, progress)
+        )
 
 
 def _check_clash(services: Services, path: Path, doc_id: str, replace: bool) -> None:
@@ -257,12 +260,16 @@ def _check_clash(services: Services, path: Path, doc_id: str, replace: bool) -> 
 
 
 def _index_upload(
-    services: Services, path: Path, staged: Path, progress: Progress
+    services: Services, path: Path, staged: Path, replace: bool, progress: Progress
 ) -> dict[str, Any]:
     """The job: put the file in place (keeping the old one until the new one is indexed)."""
     backup = staged.with_suffix(".old")
     existed = path.exists()
     try:
+        if existed and not replace:  # another worker's upload of this name came first
+            raise Conflict(
+                f"'{path.name}' was uploaded meanwhile", "send replace=true to replace it"
+            )
         if existed:
             path.replace(backup)
         staged.replace(path)
