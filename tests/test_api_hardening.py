@@ -476,3 +476,15 @@ def test_uploads_do_not_pile_up_open_indexes(client: Any) -> None:
     ours = [p for p in SharedSystemClient._identifier_to_system if index in Path(p).parents]
     assert all(Path(p).exists() for p in ours)
     assert len(ours) <= 3, ours  # the generations kept on disk, not one per upload
+
+
+def test_job_embedding_is_background_work_and_requests_are_not(tmp_path: Path) -> None:
+    from assistant.api.jobs import JobRunner
+    from assistant.embedding.gate import background_work
+
+    runner = JobRunner(JobStore(tmp_path / "jobs"))
+    job = runner.submit(Job(kind="reindex"), lambda progress: {"bulk": background_work.get()})
+    done = runner.wait(job.id, 30)
+    runner.stop()
+    assert done is not None and done.result == {"bulk": True}
+    assert background_work.get() is False  # this thread (a request's) is not background work

@@ -1,7 +1,8 @@
 """Background jobs for uploads and reindexing: a request gets ``202`` and a job id at once.
 
 Jobs run one at a time in a worker thread of this process (an ingest holds the index's writer
-lock; a job that finds another process's ingest running waits for it). Each job is a small
+lock; a job that finds another process's ingest running waits for it); their embedding waits
+behind questions (:mod:`assistant.embedding.gate`). Each job is a small
 JSON file in the jobs folder (``<index dir>/../jobs``), rewritten as it progresses, so every
 worker process of a deployment can answer ``GET /api/jobs/{id}``. A job left ``running`` by a
 process that died is reported as failed. Finished jobs are pruned to the newest
@@ -10,7 +11,6 @@ process that died is reported as failed. Finished jobs are pruned to the newest
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.api.memory import trim_memory
+from assistant.embedding.gate import background_work
 from assistant.errors import AssistantError, IngestBusy
 
 log = logging.getLogger(__name__)
@@ -165,8 +166,9 @@ class JobRunner:
 
     # ---- the worker thread ------------------------------------------------------------------
     def _run(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):  # Linux: nice this thread only
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        # The model gate lets questions go first. (Not a lower OS priority for this thread:
+        # holding the GIL while descheduled, it would stall every request on a busy machine.)
+        background_work.set(True)
         while True:
             item = self._queue.get()
             if item is None:

@@ -15,9 +15,9 @@ import numpy as np
 
 from assistant.cache import LRU
 from assistant.embedding.base import normalize_rows, scrub
-from assistant.embedding.gate import ModelGate
+from assistant.embedding.gate import ModelGate, background_work
 
-BULK = 1e9  # passages wait behind every query
+BULK = 1e9  # a background job's passages wait behind every question
 
 # The model runs on OpenMP threads. By default they spin while they wait; on a shared machine
 # a spinning or preempted thread stalls every parallel region: measured under load average
@@ -78,7 +78,8 @@ class E5Embedder:
             # while questions come in, hold the model for a few passages at a time only
             step = self._busy_batch if self.gate.queries_recently() else self._batch
             batch = texts[i : i + step]
-            with self.gate.hold(BULK, bulk=True):
+            bulk = background_work.get()
+            with self.gate.hold(BULK if bulk else sum(len(t) for t in batch), bulk=bulk):
                 out.append(np.asarray(self._model.passage(batch)).reshape(len(batch), self.dim))
             i += len(batch)
         return normalize_rows(np.vstack(out))

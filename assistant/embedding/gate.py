@@ -9,12 +9,20 @@ come in, passage batches are small.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+# Set (per thread) by whatever embeds in the background — an upload or reindex job — so its
+# passage batches wait behind the questions. Passages embedded while answering (the
+# extractive answerer's sentences, the guard's passages) are part of a question: not bulk.
+background_work: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "background_work", default=False
+)
 
 
 @dataclass
