@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from assistant.api.memory import Trimmer, release_retired_chroma
 from assistant.api.ratelimit import RateLimiter, rate_limit
 from assistant.api.routes import chat, documents, feedback, health, openai_compat, search
 from assistant.api.slots import AnswerSlots
+from assistant.embedding.gate import background_work
 from assistant.errors import AssistantError, IndexNotReady
 from assistant.index.layout import IndexLayout
 from assistant.services import Services, build_services
@@ -125,8 +127,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             "no index in %s: /readyz reports it; run `kansai-assistant ingest`", s.index_dir
         )
     else:
-        try:
-            await run_in_threadpool(services.answers.warm)
+        try:  # the index and its statistics now; the sentence vectors below, in the background
+            await run_in_threadpool(services.answers.warm, 0, False)
             log.info("answer engine warm (backend %s)", services.answers.backend)
         except IndexNotReady as exc:
             log.warning("index not ready: %s", exc.one_line())
@@ -134,6 +136,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.warning("warm-up failed: %s", exc.one_line())
         except Exception:
             log.exception("warm-up failed; the first question will load the index")
+        else:
+            threading.Thread(
+                target=_warm_sentences, args=(services,), daemon=True, name="warm"
+            ).start()
     try:  # the support finder embeds its catalogue once: before the first support question
         await run_in_threadpool(services.answers.support.entries)
     except Exception:
@@ -142,6 +148,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     app.state.trimmer.stop()
     app.state.jobs.stop()
+
+
+def _warm_sentences(services: Services) -> None:
+    """Embed the index's sentences ahead of the first questions, behind any question."""
+    background_work.set(True)
+    try:
+        services.answers.warm(background=False)
+    except Exception:
+        log.exception("warming the sentence vectors failed; answers compute them as needed")
 
 
 def app_from_env() -> FastAPI:
