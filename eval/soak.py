@@ -361,8 +361,9 @@ def run_long_soak(
         headers = {"Authorization": f"Bearer {admin_token}"}
         rng = random.Random(7)
         with httpx.Client(base_url=base_url, timeout=600) as client:
-            for i in range(uploads):
-                if stop.wait(duration_s / (uploads + 1)):
+            for i in range(uploads):  # spread over the phase (no later than planned)
+                due = started + (i + 1) * duration_s / (uploads + 1)
+                if stop.wait(max(0.0, due - time.monotonic())):
                     return
                 body = f"# 資料{i}\n\n"
                 k = 0
