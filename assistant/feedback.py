@@ -5,12 +5,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import BadRequest
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -36,6 +39,12 @@ class FeedbackStore:
             raise BadRequest("answer_id is required (the id of the answer)")
         if len(fb.comment) > self.MAX_COMMENT:
             raise BadRequest(f"the comment is too long (limit {self.MAX_COMMENT} characters)")
+        for name in ("answer_id", "comment", "question", "answer"):
+            if _SURROGATE.search(getattr(fb, name)):  # cannot be written as UTF-8
+                raise BadRequest(
+                    f"the {name} contains a lone surrogate, which is not a character",
+                    "send real Unicode text",
+                )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(asdict(fb), ensure_ascii=False) + "\n"
         with open(self.path, "a", encoding="utf-8") as fh:

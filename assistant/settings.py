@@ -108,6 +108,21 @@ class Settings(BaseSettings):
     max_messages: int = Field(default=20, ge=1)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     rate_limit_per_minute: int = Field(default=0, ge=0)  # 0 = off
+    max_json_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)  # a JSON request body
+    # A long question (more characters than this, history included) waits for one of
+    # ``long_question_slots`` so that short questions keep their latency meanwhile.
+    long_question_chars: int = Field(default=400, ge=1)
+    long_question_slots: int = Field(default=1, ge=1, le=64)
+    long_question_wait_s: float = Field(default=60.0, gt=0)  # then 503 busy, with Retry-After
+    # The query embedding reads at most this many model tokens (the rest still counts for
+    # BM25): a 2,000-character question then costs about what a short one does.
+    max_query_tokens: int = Field(default=64, ge=8, le=512)
+    # /v1: append "Sources: [1] title — section (lines)" to the message text (for clients that
+    # drop the extra ``citations`` field); a request can say ``"append_sources": true/false``.
+    openai_append_sources: bool = False
+    jobs_kept: int = Field(default=200, ge=10)  # finished upload/reindex jobs kept for GET
+    # Give freed heap memory back to the OS every so often (glibc malloc_trim); 0 = never.
+    malloc_trim_interval_s: float = Field(default=30.0, ge=0)
     log_json: bool = False
     log_questions: bool = False
     ui_enabled: bool = True

@@ -144,7 +144,7 @@ def test_chat_stream_deltas_then_final(client: Any) -> None:
     assert kinds[-1] == "final" and set(kinds[:-1]) == {"delta"}, kinds
     text = "".join(json.loads(d)["text"] for e, d in events if e == "delta")
     final = json.loads(events[-1][1])
-    assert text.strip() == final["answer"]
+    assert text == final["answer"]  # exactly: no extra newline at either end
     assert final["grounded"] and "removed" in final
     check_citations(final)
 
@@ -164,7 +164,12 @@ def test_chat_stream_deltas_then_final(client: Any) -> None:
         ({"messages": [{"role": "user", "content": 5}]}, 422, "invalid_request"),
         ({"question": "old shape"}, 422, "invalid_request"),
         ({"messages": [{"role": "assistant", "content": "hi"}]}, 400, "bad_request"),
-        ({"messages": [{"role": "user", "content": "q"}] * 21}, 400, "bad_request"),
+        (ask("\u200b\u200b\ufeff"), 400, "bad_request"),
+        (ask(top_k="5"), 422, "invalid_request"),
+        (ask(top_k=True), 422, "invalid_request"),
+        (ask(top_k=5.0), 422, "invalid_request"),
+        (ask(stream="yes"), 422, "invalid_request"),
+        (ask(stream=1), 422, "invalid_request"),
     ],
 )
 def test_chat_bad_inputs_are_clear_4xx(client: Any, body: Any, status: int, code: str) -> None:
@@ -290,10 +295,12 @@ def test_admin_token_required(base_dir: Path, tmp_path: Path) -> None:
         assert c.post("/api/reindex", headers={"Authorization": "Bearer nope"}).status_code == 401
         assert c.post("/api/reindex", headers={"X-API-Key": "adm1n"}).status_code == 401
         r = c.post(
-            "/api/reindex", headers={"Authorization": "Bearer adm1n"}, json={"rebuild": False}
+            "/api/reindex?wait=60",
+            headers={"Authorization": "Bearer adm1n"},
+            json={"rebuild": False},
         )
         assert r.status_code == 200, r.text
-        assert r.json()["up_to_date"] is True
+        assert r.json()["up_to_date"] is True and r.json()["job"]["state"] == "done"
 
 
 # ---- uploads ------------------------------------------------------------------------------------
@@ -310,7 +317,7 @@ def admin_client(base_dir: Path, tmp_path: Path):  # type: ignore[no-untyped-def
 def test_upload_search_delete(admin_client: Any) -> None:
     c = admin_client
     files = {"file": ("robot-memo.md", UPLOAD_TEXT.encode(), "text/markdown")}
-    r = c.post("/api/documents", files=files, headers=ADMIN)
+    r = c.post("/api/documents?wait=60", files=files, headers=ADMIN)
     assert r.status_code == 201, r.text
     up = r.json()
     assert up["doc_id"] == "robot-memo" and up["chunks"] >= 1 and up["file"] == "robot-memo.md"
@@ -334,7 +341,7 @@ def test_upload_path_traversal_is_neutralised(admin_client: Any, tmp_path: Path)
     c = admin_client
     for evil in ("../../evil.md", "..\\..\\evil.md", "/etc/evil.md"):
         files = {"file": (evil, UPLOAD_TEXT.encode(), "text/markdown")}
-        r = c.post("/api/documents", files=files, headers=ADMIN)
+        r = c.post("/api/documents?wait=60&replace=true", files=files, headers=ADMIN)
         assert r.status_code == 201, r.text
         assert r.json()["file"] == "evil.md"
     uploads = Path(c.app.state.services.settings.index_dir).parent / "uploads"
@@ -378,8 +385,9 @@ def test_upload_limits_and_types(admin_client: Any) -> None:
     r = c.post("/api/documents", files=clash, headers=ADMIN)
     assert r.status_code == 409 and error_of(r)["code"] == "conflict"
     bad_pdf = {"file": ("broken.pdf", b"%PDF-1.4 not really", "application/pdf")}
-    r = c.post("/api/documents", files=bad_pdf, headers=ADMIN)
+    r = c.post("/api/documents?wait=60", files=bad_pdf, headers=ADMIN)
     assert r.status_code == 400 and "could not be indexed" in error_of(r)["message"]
+    assert error_of(r)["hint"] and r.json()["job"]["state"] == "failed"
     uploads = Path(c.app.state.services.settings.index_dir).parent / "uploads"
     assert not (uploads / "broken.pdf").exists()
 
@@ -477,7 +485,7 @@ def test_llm_down_without_fallback_is_502(base_dir: Path, tmp_path: Path) -> Non
         assert r.status_code == 502 and error_of(r)["code"] == "upstream_model_error"
         r = c.post("/api/chat", json=ask(stream=True))
         assert r.status_code == 502 and error_of(r)["code"] == "upstream_model_error"
-        r = c.post("/v1/chat/completions", json={"model": "x", **ask()})
+        r = c.post("/v1/chat/completions", json={"model": "kansai-vision-assistant", **ask()})
         assert r.status_code == 502
 
 

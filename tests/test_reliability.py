@@ -352,3 +352,17 @@ def test_soak_smoke_has_no_errors_and_reports_memory(base_dir: Path, tmp_path: P
     assert {"chat", "search", "stream"} <= set(stats.by_kind)
     assert stats.rss_before_mb > 0 and stats.rss_after_mb > 0 and stats.rss_samples_mb
     assert "RSS" in stats.summary()
+
+
+def test_long_question_soak_smoke_reports_both_phases(base_dir: Path, tmp_path: Path) -> None:
+    from eval.soak import ADMIN_TOKEN, run_long_soak
+
+    services = make_services(base_dir, tmp_path, admin_token=ADMIN_TOKEN)
+    with live_server(create_app(services)) as url:
+        result = run_long_soak(url, 4, 4, long_clients=2, pid=os.getpid(), uploads=1, upload_kb=4)
+    assert result.baseline.errors == 0 and result.mixed.errors == 0, result.summary()
+    assert result.long_errors == [] and result.upload_errors == [], result.summary()
+    assert result.long_ms and result.uploads_done == 1
+    assert len(result.thirds()) == 3 and result.rss_timeline_mb
+    text = result.summary()
+    assert "ratio with/alone" in text and "long questions:" in text and "by thirds" in text

@@ -95,7 +95,7 @@ def test_the_service_runs_on_the_chroma_server(
         assert a["grounded"] is True
         check_citations(a)
         files = {"file": ("robot-memo.md", UPLOAD_TEXT.encode(), "text/markdown")}
-        assert c.post("/api/documents", files=files, headers=ADMIN).status_code == 201
+        assert c.post("/api/documents?wait=60", files=files, headers=ADMIN).status_code == 201
         hits = c.post("/api/search", json={"query": "ロボット実証フィールド"}).json()["results"]
         assert hits[0]["doc_id"] == "robot-memo"
         assert c.delete("/api/documents/robot-memo", headers=ADMIN).status_code == 200

@@ -213,10 +213,13 @@ def test_hostile_upload_is_a_clear_4xx_and_the_service_lives(
     upload_client: TestClient, kind: str
 ) -> None:
     name, make, mime, status = HOSTILE_UPLOADS[kind]
-    r = upload_client.post("/api/documents", files={"file": (name, make(), mime)}, headers=ADMIN)
+    r = upload_client.post(
+        "/api/documents?wait=120", files={"file": (name, make(), mime)}, headers=ADMIN
+    )
     assert r.status_code == status, r.text
     err = error_of(r)
     assert err["message"] and len(err["message"]) < 300
+    assert err["hint"], err  # what to do next
     uploads = Path(upload_client.app.state.services.settings.index_dir).parent / "uploads"  # type: ignore[attr-defined]
     assert not (uploads / name).exists()  # a refused file is not kept
     assert upload_client.get("/healthz").status_code == 200
@@ -283,14 +286,17 @@ def test_upload_filenames_cannot_escape_the_uploads_folder(
     current = (Path(services.settings.index_dir) / "CURRENT").read_text()
     with client_for(services) as c:
         files = {"file": (evil, UPLOAD_TEXT.encode(), "text/markdown")}
-        r = c.post("/api/documents", files=files, headers=ADMIN)
+        r = c.post("/api/documents?wait=60", files=files, headers=ADMIN)
         assert r.status_code in (201, 400, 415), r.text
     uploads = (Path(services.settings.index_dir).parent / "uploads").resolve()
     new = {p for p in root.rglob("*") if p.is_file()} - before
     index_dir = Path(services.settings.index_dir).resolve()
-    for p in new:  # every new file is an upload or part of a new index generation
+    jobs = (Path(services.settings.index_dir).parent / "jobs").resolve()
+    for p in new:  # every new file is an upload, a job record or part of a new generation
         rp = p.resolve()
-        assert rp.parent == uploads or index_dir in rp.parents, rp
+        assert rp.parent in (uploads, jobs) or index_dir in rp.parents, rp
+        if rp.parent == jobs:
+            assert re.fullmatch(r"[0-9a-f]{16}\.json", rp.name), rp
     if r.status_code == 201:
         assert len(r.json()["file"]) <= 110 and "/" not in r.json()["file"]
         assert (Path(services.settings.index_dir) / "CURRENT").read_text() != current
@@ -446,7 +452,7 @@ def test_markup_in_documents_stays_raw_text_in_json(base_dir: Path, tmp_path: Pa
     doc = f"# 危険な資料{EVIL}\n\n## 水素{EVIL}\n\n水素ステーションの案内 {raw} {EVIL}です。\n"
     with client_for(services) as c:
         files = {"file": ("evil.md", doc.encode(), "text/markdown")}
-        assert c.post("/api/documents", files=files, headers=ADMIN).status_code == 201
+        assert c.post("/api/documents?wait=60", files=files, headers=ADMIN).status_code == 201
         r = c.post("/api/search", json={"query": "水素ステーションの案内"})
         assert r.headers["content-type"].startswith("application/json")
         hit = next(h for h in r.json()["results"] if h["doc_id"] == "evil")
@@ -524,8 +530,9 @@ def test_tokens_and_keys_never_appear_in_logs(
             wrong = {"Authorization": f"Bearer {SECRETS['api_key']}-wrong"}
             assert c.post("/api/search", json={"query": "水素"}, headers=wrong).status_code == 401
             files = {"file": ("memo.md", UPLOAD_TEXT.encode(), "text/markdown")}
-            assert c.post("/api/documents", files=files, headers={**adm, **key}).status_code == 201
-            assert c.post("/api/reindex", headers={**adm, **key}).status_code == 200
+            r = c.post("/api/documents?wait=60", files=files, headers={**adm, **key})
+            assert r.status_code == 201
+            assert c.post("/api/reindex?wait=60", headers={**adm, **key}).status_code == 200
             bad = {"Authorization": f"Bearer {SECRETS['admin_token']}-nope"}
             assert c.post("/api/reindex", headers=bad).status_code == 401
             searcher = services.engine.searcher

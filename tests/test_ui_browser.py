@@ -42,6 +42,7 @@ ARGS = [
 ]
 TIMEOUT_MS = 60_000
 QUESTION = "スタートアップ支援にはどのような取組みがありますか？"
+DEAD_PORT = 9  # what the probe's links and images pointed at: nothing may fetch it
 
 
 def _unavailable(why: str) -> None:
@@ -98,10 +99,13 @@ EVIL = '<script>window.__kvaPwned = 1</script><img src="x" onerror="window.__kva
 class HostileAnswers:
     """A fake answer engine whose documents and answer contain markup (document text is data)."""
 
+    evil = EVIL
+
     def stream(
         self, question: str, history: list[Message] | None = None, mode: str = "chat", top_k=None
     ) -> Iterator[Event]:
-        text = f"資料には{EVIL}と書かれています[1]。"
+        evil = self.evil
+        text = f"資料には{evil}と書かれています[1]。"
         res = AnswerResult(
             question=question,
             answer=text,
@@ -110,15 +114,15 @@ class HostileAnswers:
                 Citation(
                     n=1,
                     doc_id="evil",
-                    title=f"危険な資料{EVIL}",
-                    section=f"第1章{EVIL}",
+                    title=f"危険な資料{evil}",
+                    section=f"第1章{evil}",
                     position={"line_start": 1, "line_end": 2},
-                    text=f"前置き。資料には{EVIL}と書かれています。後書き。",
+                    text=f"前置き。資料には{evil}と書かれています。後書き。",
                     score=1.0,
-                    quote=f"資料には{EVIL}と書かれています。",
+                    quote=f"資料には{evil}と書かれています。",
                 )
             ],
-            removed=[Removed(f"削除された{EVIL}", f"reason {EVIL}", "unsupported")],
+            removed=[Removed(f"削除された{evil}", f"reason {evil}", "unsupported")],
             backend="fake",
             mode=mode,
             timings_ms={},
@@ -150,8 +154,10 @@ def page(browser: Any) -> Iterator[Any]:
     external: list[str] = []
 
     def record(request: Any) -> None:
-        host = urlparse(request.url).hostname
-        if request.url.startswith(("http:", "https:", "ws:", "wss:")) and host != "127.0.0.1":
+        url = urlparse(request.url)
+        if request.url.startswith(("http:", "https:", "ws:", "wss:")) and (
+            url.hostname != "127.0.0.1" or url.port == DEAD_PORT
+        ):
             external.append(request.url)
 
     pg.on("request", record)
@@ -311,3 +317,213 @@ def test_markup_in_documents_is_shown_as_text_and_never_runs(page: Any, hostile_
     assert "1 文を回答から除きました" in panel
     assert "<script>" in bot_messages(page).last.inner_text()
     shot(page, "ui-escaping.png")
+
+
+# ---- issue 13: what the outside probe found --------------------------------------------------------
+MARKDOWN = (
+    "[live link](http://127.0.0.1:9/l) ![img](http://127.0.0.1:9/q3.png) "
+    "$$x^2$$ http://127.0.0.1:9/auto **bold**"
+)
+
+
+class MarkdownAnswers(HostileAnswers):
+    """Documents (and so answers) that contain Markdown and LaTeX."""
+
+    evil = MARKDOWN
+
+
+@pytest.fixture(scope="module")
+def markdown_site(site_services: Services, browser: Any) -> Iterator[str]:
+    s = Services(
+        settings=site_services.settings,
+        engine=site_services.engine,
+        answers=MarkdownAnswers(),  # type: ignore[arg-type]
+        feedback=site_services.feedback,
+    )
+    yield from serve(s)
+
+
+def test_questions_and_documents_are_plain_text_not_markdown(page: Any, markdown_site: str) -> None:
+    page.goto(markdown_site)
+    ask(page, "質問 ![q](http://127.0.0.1:9/q3.png) [a](http://127.0.0.1:9/a) $$y$$")
+    page.locator("#kva-panel details.kva-source").first.wait_for()
+    page.wait_for_timeout(500)
+    chat = page.locator("#kva-chat")
+    assert chat.locator("img").count() == 0 and chat.locator(".katex").count() == 0
+    assert chat.locator("strong, b").count() == 0
+    links = chat.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href') || '')")
+    assert links and all(h.startswith("#kva-src-") for h in links), links  # ours only
+    user = page.locator('#kva-chat [data-testid="user"]').last.inner_text()
+    assert "![q](http://127.0.0.1:9/q3.png) [a](http://127.0.0.1:9/a) $$y$$" in user
+    bot = bot_messages(page).last.inner_text()
+    assert "$$x^2$$" in bot and "**bold**" in bot and "[live link](http://127.0.0.1:9/l)" in bot
+    # (the page fixture fails the test if anything fetched http://127.0.0.1:9/…)
+
+
+def test_copy_puts_plain_text_with_markers_and_sources_on_the_clipboard(
+    browser: Any, site: str
+) -> None:
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(site)
+        ask(page, QUESTION)
+        page.locator("#kva-chat a.kva-cite").first.wait_for()
+        assert page.get_by_role("button", name="Copy message").count() == 0
+        button = page.locator("#kva-chat button.kva-copy").last
+        assert button.inner_text() == "コピー" and "コピー" in (button.get_attribute("title") or "")
+        button.click()
+        page.locator("#kva-chat button.kva-copy", has_text="コピーしました").wait_for()
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert "<" not in copied and "kva-cite" not in copied, copied
+        answer, _, sources = copied.partition("\n\n出典:\n")
+        assert "[1]" in answer and sources.startswith("[1] 関西広域産業ビジョン"), copied
+        shown = bot_messages(page).last.inner_text()
+        assert all(line in shown for line in answer.splitlines()), (answer, shown)
+    finally:
+        context.close()
+
+
+def test_a_too_long_question_is_kept_with_a_japanese_message_and_a_counter(
+    page: Any, site: str
+) -> None:
+    page.goto(site)
+    counter = page.locator("#kva-count")
+    assert counter.inner_text() == "0 / 2,000 文字"
+    box = page.locator("#kva-question textarea")
+    box.fill("関西" * 2500)
+    page.wait_for_function(
+        "() => document.querySelector('#kva-count').textContent.includes('5,000')"
+    )
+    assert counter.inner_text() == "5,000 / 2,000 文字（上限を超えています）"
+    box.press("Enter")
+    toast = page.locator('[data-testid="toast-body"]', has_text="質問が長すぎます")
+    toast.first.wait_for()
+    assert "上限は2,000文字です" in toast.first.inner_text()
+    assert toast.first.locator(".toast-title").inner_text().strip() == "注意"
+    page.wait_for_timeout(500)
+    assert box.input_value() == "関西" * 2500  # nothing lost
+    assert page.locator('#kva-chat [data-testid="user"]').count() == 0
+    body = page.locator("body").inner_text()
+    assert "Warning" not in body and "Error" not in body
+    box.fill("関西の強みは？")
+    page.wait_for_function(
+        "() => document.querySelector('#kva-count').textContent.startsWith('7 /')"
+    )
+
+
+def test_toasts_have_japanese_titles(page: Any, site: str) -> None:
+    page.goto(site)
+    ask(page, QUESTION)
+    page.locator("#kva-chat a.kva-cite").first.wait_for()
+    page.locator("#kva-chat").get_by_role("button", name="いいね").last.click()
+    toast = page.locator('[data-testid="toast-body"]', has_text="評価を記録しました")
+    toast.first.wait_for()
+    assert toast.first.locator(".toast-title").inner_text().strip() == "お知らせ"
+
+
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8")
+
+
+def low_contrast(page: Any) -> list[dict[str, Any]]:
+    return [r for r in page.evaluate(CONTRAST_JS) if r["ratio"] < 4.5]
+
+
+def test_every_text_has_a_contrast_of_at_least_4_5(page: Any, site: str) -> None:
+    page.goto(site)
+    page.locator("#kva-question textarea").wait_for()
+    assert low_contrast(page) == []  # the header, the empty panel, the placeholders, the counter
+    ask(page, "九州の予算は？")  # not covered: the notice with the nearest sections
+    page.locator("#kva-panel .kva-ungrounded").wait_for()
+    ask(page, QUESTION)
+    page.locator("#kva-panel details.kva-source").first.wait_for()
+    checked = page.evaluate(CONTRAST_JS)
+    assert any(r["grey"] for r in checked) and len(checked) > 20
+    assert [r for r in checked if r["ratio"] < 4.5] == []
+    for tab in ("支援を探す", "回答案を作る"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+        assert low_contrast(page) == [], tab
+
+
+def test_all_sources_of_an_answer_are_open(page: Any, site: str) -> None:
+    page.goto(site)
+    ask(page, QUESTION)
+    page.locator("#kva-chat a.kva-cite").first.wait_for()
+    n = len(
+        set(
+            page.locator("#kva-chat a.kva-cite").evaluate_all(
+                "e => e.map(a => a.getAttribute('href'))"
+            )
+        )
+    )
+    sources = page.locator(
+        "#kva-panel > div > .kva-sources details.kva-source, #kva-panel .kva-sources details.kva-source"
+    )
+    assert sources.count() == n >= 2
+    assert all(sources.nth(i).evaluate("e => e.open") for i in range(n))
+    assert all(sources.nth(i).locator(".kva-passage").is_visible() for i in range(n))
+
+
+def test_on_a_phone_the_header_shows_and_a_source_leads_back_to_the_answer(
+    browser: Any, site: str
+) -> None:
+    context = browser.new_context(
+        locale="ja-JP", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(site)
+        header = page.locator(".kva-header h1")
+        header.wait_for()
+        page.wait_for_timeout(1000)  # after the page's own start-up script
+        box = header.bounding_box()
+        assert page.evaluate("window.scrollY") == 0 and box is not None and box["y"] >= 0
+        assert page.evaluate("document.activeElement.tagName") != "TEXTAREA"  # no keyboard
+        shot(page, "ui-phone.png")
+        ask(page, QUESTION)
+        marker = page.locator("#kva-chat a.kva-cite").last
+        marker.wait_for()
+        marker.click()
+        source = page.locator("#kva-panel details.kva-source.kva-active")
+        source.wait_for()
+        page.wait_for_function(
+            "() => { const r = document.querySelector('#kva-panel .kva-active').getBoundingClientRect();"
+            " return r.top >= 0 && r.top < window.innerHeight; }"
+        )
+        back = source.locator("a.kva-back")
+        assert back.is_visible() and "回答に戻る" in back.inner_text()
+        back.click()
+        page.wait_for_function(
+            "(href) => { const a = [...document.querySelectorAll('#kva-chat a.kva-cite')]"
+            ".filter(e => e.getAttribute('href') === href).pop(); const r = a.getBoundingClientRect();"
+            " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+            arg=marker.get_attribute("href"),
+        )
+        shot(page, "ui-phone-back.png")
+    finally:
+        context.close()
+
+
+def test_the_support_form_offers_students_and_never_writes_a_double_full_stop(
+    page: Any, site: str
+) -> None:
+    page.goto(site)
+    page.get_by_role("tab", name="支援を探す").click()
+    page.locator("#kva-size input").click()
+    page.get_by_role("option", name="学生").click()
+    page.locator("#kva-goals").get_by_label("起業").check()
+    page.locator("#kva-note textarea").fill("大学でロボットを研究しています。")
+    page.locator("#kva-find").click()
+    out = page.locator("#kva-support-out")
+    out.locator("details.kva-source").first.wait_for()
+    described = out.locator(".kva-described").inner_text()
+    assert (
+        described == "検索した内容: 規模: 学生。目的: 起業。補足: 大学でロボットを研究しています。"
+    )
+    assert "。。" not in out.inner_text()
+    sources = out.locator("details.kva-source")
+    assert all(sources.nth(i).evaluate("e => e.open") for i in range(sources.count()))

@@ -238,3 +238,31 @@ def test_document_selector_lists_documents_and_limits_the_answer(tmp_path: Path)
     assert result is not None
     assert {c.doc_id for c in result.citations} <= {law.stem}
     assert {p["doc_id"] for p in result.to_json()["nearest"]} <= {law.stem}
+
+
+def test_a_too_long_question_stays_in_the_box_with_a_japanese_message(handlers: Handlers) -> None:
+    limit = handlers.services.settings.max_question_chars
+    long_q = "関西の産業について" + "あ" * (limit + 100)
+    with pytest.warns(UserWarning, match=r"質問が長すぎます（2,109文字。上限は2,000文字です）"):
+        steps = drain(handlers.chat(long_q, []))
+    assert steps == [(long_q, [], handlers.panel([]), [])]  # the text is kept, no turn added
+    assert handlers.too_long("短い") == ""
+
+
+def test_a_zero_width_question_is_empty(handlers: Handlers) -> None:
+    assert drain(handlers.chat("\u200b\ufeff ", [])) == [("", [], handlers.panel([]), [])]
+
+
+def test_the_support_form_offers_students(handlers: Handlers) -> None:
+    assert "学生" in handlers.vocabulary()["sizes"]
+    out = handlers.support(None, None, "学生", ["起業"], "大学で研究しています。")
+    assert "検索した内容: 規模: 学生。目的: 起業。補足: 大学で研究しています。</div>" in out
+    assert "。。" not in out.split("</div>", 1)[0]
+
+
+def test_answers_carry_a_plain_text_copy(handlers: Handlers) -> None:
+    *_, (_, msgs, _, _) = drain(handlers.chat(QUESTION, []))
+    body = msgs[1]["content"]
+    assert 'class="kva-copy"' in body and 'class="kva-plain"' in body
+    plain = body.split('class="kva-plain">', 1)[1].split("</span>", 1)[0]
+    assert "kva-cite" not in plain and "[1]" in plain and "出典:" in plain

@@ -164,10 +164,12 @@ def test_panel_shows_the_latest_sources_and_folds_older_ones() -> None:
 
 def test_result_html_links_markers_and_lists_sources() -> None:
     out = render.result_html(result())
-    hrefs = [a.get("href") for t, a in tags(out) if t == "a"]
+    hrefs = [a.get("href") for t, a in tags(out) if t == "a" and a.get("class") == "kva-cite"]
     ids = [a.get("id") for t, a in tags(out) if t == "details"]
     assert hrefs == ["#kva-src-abc123-1", "#kva-src-abc123-2"]
     assert ids == ["kva-src-abc123-1", "kva-src-abc123-2"]
+    # every source of the answer is open: nothing to click to see them
+    assert all("open" in a for t, a in tags(out) if t == "details")
 
 
 def test_support_description_is_built_from_the_filled_fields() -> None:
@@ -177,3 +179,40 @@ def test_support_description_is_built_from_the_filled_fields() -> None:
     assert d == "業種: 食品。地域: 京都府。規模: 中小企業。目的: 海外展開、販路開拓。補足: 和菓子。"
     assert render.support_description(None, "", None, [], None) == ""
     assert render.support_description("IT", None, None, None) == "業種: IT。"
+
+
+def test_support_description_never_doubles_the_full_stop() -> None:
+    d = render.support_description("食品", None, "学生", ["DX", "DX"], "和菓子を作っています。")
+    assert d == "業種: 食品。規模: 学生。目的: DX。補足: 和菓子を作っています。"
+    assert "。。" not in render.support_description(None, None, None, None, "海外は？。。")
+    assert render.support_description(None, None, None, None, "海外は？") == "補足: 海外は？"
+
+
+def test_copy_text_is_plain_text_with_markers_and_sources() -> None:
+    r = result(answer="関西には産業が<b>集積</b>しています[1]。研究機関も多いです[2]。")
+    plain = render.plain_text(r)
+    assert plain == (
+        "関西には産業が<b>集積</b>しています[1]。研究機関も多いです[2]。\n\n出典:\n"
+        "[1] 関西広域産業ビジョン — 関西の強み（10–12行）\n"
+        "[2] 関西広域産業ビジョン — 関西の強み（10–12行）"
+    )
+    html = render.copy_html(r)
+    assert "&lt;b&gt;集積&lt;/b&gt;" in html and "<b>" not in html  # escaped in the page
+    assert [a.get("class") for t, a in tags(html) if t == "button"] == ["kva-copy"]
+    assert (
+        render.plain_text(result(citations=[], answer="記載はありません。")) == "記載はありません。"
+    )
+
+
+def test_each_source_has_a_way_back_to_the_answer() -> None:
+    out = render.citation_html(citation(1), "abc123")
+    backs = [a for t, a in tags(out) if t == "a" and a.get("class") == "kva-back"]
+    assert len(backs) == 1 and "回答に戻る" in out
+
+
+def test_markdown_and_latex_in_text_stay_characters() -> None:
+    """The chat shows our HTML without Markdown: these only need to stay literal text."""
+    evil = "[x](http://127.0.0.1:9/a) ![i](http://127.0.0.1:9/q3.png) $$x$$ <img src=x>"
+    out = render.answer_html(evil, "a1", known=[])
+    assert [t for t, _ in tags(out)] == []  # no element at all: no link, no image
+    assert "![i](http://127.0.0.1:9/q3.png) $$x$$ &lt;img src=x&gt;" in out

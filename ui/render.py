@@ -1,8 +1,10 @@
 """Pure formatting helpers for the web page: an :class:`AnswerResult` in, escaped HTML out.
 
-Everything that comes from documents or the model is data: it is ``html.escape``-d before any
-markup is added, so a passage containing ``<script>`` is shown as text and never runs. The
-helpers hold no retrieval or answer logic; they only lay out what the engine returned.
+Everything that comes from documents, the user or the model is data: it is ``html.escape``-d
+before any markup is added, so a passage containing ``<script>`` is shown as text and never
+runs. The chat shows these strings as HTML without Markdown or LaTeX (``ui.web`` turns both
+off), so ``[link](http://…)``, ``![img](…)`` or ``$$x$$`` in a question or a document stay
+text. The helpers hold no retrieval or answer logic; they only lay out what the engine returned.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from assistant.answer.types import AnswerResult, Citation
+from assistant.api.shaping import sources_text
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 
@@ -61,6 +64,22 @@ def answer_html(text: str, answer_id: str, known: Iterable[int] | None = None) -
     return MARKER.sub(link, esc(text)).replace("\n", "<br>")
 
 
+def plain_text(result: AnswerResult) -> str:
+    """What "コピー" puts on the clipboard: the answer with its [n] markers, then its sources."""
+    listed = sources_text(result.citations, "ja")
+    return f"{result.answer}\n\n{listed}" if listed else result.answer
+
+
+def copy_html(result: AnswerResult) -> str:
+    """A copy button and the plain text it copies (hidden; read by the page's script)."""
+    return (
+        '<span class="kva-tools"><button type="button" class="kva-copy" '
+        'title="回答と出典をテキストでコピー" aria-label="回答と出典をテキストでコピー">'
+        "コピー</button></span>"
+        f'<span class="kva-plain">{esc(plain_text(result))}</span>'
+    )
+
+
 def highlight(text: str, quote: str) -> str:
     """The escaped passage with the cited sentence (``Citation.quote``) in ``<mark>``."""
     q = quote.strip()
@@ -94,6 +113,7 @@ def citation_html(c: Citation, answer_id: str, open_: bool = False) -> str:
         + (f'<span class="kva-where">{esc(loc)}</span>' if loc else "")
         + "</summary>"
         f'<div class="kva-passage">{highlight(c.text, c.quote)}</div>'
+        '<a class="kva-back" href="#" role="button">↑ 回答に戻る</a>'
         "</details>"
     )
 
@@ -149,7 +169,7 @@ def panel_html(results: list[AnswerResult]) -> str:
     if not results:
         return EMPTY_PANEL
     latest, older = results[-1], results[-2::-1]
-    out = [notices_html(latest), sources_html(latest, open_all=len(latest.citations) <= 2)]
+    out = [notices_html(latest), sources_html(latest, open_all=True)]
     for r in older:
         if r.citations:
             out.append(
@@ -165,12 +185,12 @@ def result_html(result: AnswerResult) -> str:
     return (
         notices_html(result)
         + f'<div class="kva-answer">{answer_html(result.answer, result.id, known)}</div>'
-        + sources_html(result, open_all=False)
+        + sources_html(result, open_all=True)
     )
 
 
 def draft_sources_html(result: AnswerResult) -> str:
-    return notices_html(result) + sources_html(result, open_all=len(result.citations) <= 2)
+    return notices_html(result) + sources_html(result, open_all=True)
 
 
 EMPTY_PANEL = (
@@ -192,7 +212,9 @@ def support_description(
     goals: Iterable[str] | None,
     note: str | None = "",
 ) -> str:
-    """The description the support finder reads, built from the form (empty fields left out)."""
+    """The description the support finder reads, built from the form (empty fields left out).
+
+    Each part ends with one 「。」 (a note that already ends with one gets no second)."""
     parts = []
     if industry and industry.strip():
         parts.append(f"業種: {industry.strip()}")
@@ -200,9 +222,14 @@ def support_description(
         parts.append(f"地域: {region.strip()}")
     if size and size.strip():
         parts.append(f"規模: {size.strip()}")
-    g = [x.strip() for x in goals or [] if x and x.strip()]
+    g = list(dict.fromkeys(x.strip() for x in goals or [] if x and x.strip()))
     if g:
         parts.append(f"目的: {'、'.join(g)}")
     if note and note.strip():
         parts.append(f"補足: {note.strip()}")
-    return "。".join(parts) + ("。" if parts else "")
+    return "".join(_sentence(p) for p in parts)
+
+
+def _sentence(text: str) -> str:
+    text = text.rstrip("。．.　 ")
+    return text if text.endswith(("？", "?", "！", "!")) else text + "。"

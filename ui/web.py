@@ -22,6 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from assistant.answer.types import AnswerResult, Message
+from assistant.api.inputs import clean_question
 from assistant.errors import (
     AssistantError,
     BadRequest,
@@ -59,6 +60,9 @@ DEFAULT_VOCAB: dict[str, list[str]] = {
     "goals": ["海外展開", "販路開拓", "DX", "人材確保", "資金調達", "脱炭素", "連携・協業"],
     "sizes": ["スタートアップ", "中小企業", "大企業", "個人事業主"],
 }
+# always offered, whatever the catalogue lists: who else asks (students looking at start-ups,
+# research or careers in the region's industries)
+EXTRA_SIZES = ["学生"]
 SYSTEM_FONTS = [
     "Noto Sans CJK JP",
     "Hiragino Sans",
@@ -70,23 +74,100 @@ SYSTEM_FONTS = [
 ]
 MONO_FONTS = ["Noto Sans Mono CJK JP", "ui-monospace", "monospace"]
 
-# Clicking an [n] marker opens its source (and any folded group around it) and scrolls to it.
-CLICK_JS = """
+# The page's own script (one listener per kind of event, on the document, so it also works for
+# messages Gradio re-renders):
+# - an [n] marker opens its source (and any folded group around it), highlights and shows it;
+# - "↑ 回答に戻る" in a source scrolls back to the marker that opened it (or the first one);
+# - "コピー" puts the answer's plain text (with [n] and its sources) on the clipboard;
+# - the character counter under the question box; Japanese titles on Gradio's toasts;
+# - the question box gets the focus on wide screens only: on a phone, focusing it at load
+#   scrolls the header away and opens the keyboard.
+PAGE_JS = """
 () => {
+  let lastCite = null;
+  const copyText = async (text) => {
+    try { await navigator.clipboard.writeText(text); return true; } catch (e) { /* below */ }
+    const ta = document.createElement("textarea");
+    ta.value = text; ta.setAttribute("readonly", ""); ta.style.position = "fixed"; ta.style.opacity = "0";
+    document.body.appendChild(ta); ta.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    ta.remove();
+    return ok;
+  };
+  const show = (el) => {
+    for (let p = el; p; p = p.parentElement) { if (p.tagName === "DETAILS") p.open = true; }
+    document.querySelectorAll(".kva-source.kva-active").forEach((e) => e.classList.remove("kva-active"));
+    el.classList.add("kva-active");
+    el.scrollIntoView({ behavior: "smooth", block: "center" });
+  };
   document.addEventListener("click", (ev) => {
-    const a = ev.target && ev.target.closest ? ev.target.closest("a.kva-cite") : null;
+    const t = ev.target && ev.target.closest ? ev.target : null;
+    if (!t) return;
+    const copy = t.closest("button.kva-copy");
+    if (copy) {
+      ev.preventDefault(); ev.stopPropagation();
+      const holder = copy.closest(".message-content") || copy.parentElement.parentElement;
+      const plain = holder ? holder.querySelector(".kva-plain") : null;
+      if (!plain) return;
+      copyText(plain.textContent).then((ok) => {
+        copy.textContent = ok ? "コピーしました" : "コピーできませんでした";
+        setTimeout(() => { copy.textContent = "コピー"; }, 2000);
+      });
+      return;
+    }
+    const back = t.closest("a.kva-back");
+    if (back) {
+      ev.preventDefault(); ev.stopPropagation();
+      const src = back.closest(".kva-source");
+      if (!src) return;
+      const href = "#" + src.id;
+      let target = lastCite && document.body.contains(lastCite) && lastCite.getAttribute("href") === href ? lastCite : null;
+      if (!target) target = document.querySelector('a.kva-cite[href="' + href + '"]');
+      if (target) { target.scrollIntoView({ behavior: "smooth", block: "center" }); target.focus({ preventScroll: true }); }
+      return;
+    }
+    const a = t.closest("a.kva-cite");
     if (!a) return;
-    ev.preventDefault();
-    ev.stopPropagation();
+    ev.preventDefault(); ev.stopPropagation();
     const id = a.getAttribute("data-src") || (a.getAttribute("href") || "").replace(/^#/, "");
     const el = document.getElementById(id);
     if (!el) return;
-    for (let p = el; p; p = p.parentElement) { if (p.tagName === "DETAILS") p.open = true; }
-    document.querySelectorAll(".kva-source.kva-active")
-      .forEach((e) => e.classList.remove("kva-active"));
-    el.classList.add("kva-active");
-    el.scrollIntoView({ behavior: "smooth", block: "center" });
+    lastCite = a;
+    show(el);
   }, true);
+  const count = () => {
+    const box = document.querySelector("#kva-question textarea");
+    const out = document.querySelector("#kva-count");
+    if (!box || !out) return;
+    const max = parseInt(out.getAttribute("data-max") || "0", 10);
+    const n = Array.from(box.value).length;
+    const over = max > 0 && n > max;
+    const text = n.toLocaleString("ja-JP") + " / " + max.toLocaleString("ja-JP") + " 文字" + (over ? "（上限を超えています）" : "");
+    if (out.textContent !== text) out.textContent = text;
+    out.classList.toggle("kva-over", over);
+  };
+  document.addEventListener("input", (ev) => { if (ev.target && ev.target.closest && ev.target.closest("#kva-question")) count(); }, true);
+  setInterval(count, 500);  // also after Gradio sets the box (an example, a kept question)
+  // Gradio titles its toasts with their type in English whatever title the server sends
+  const TITLES = { Warning: "注意", Info: "お知らせ", Error: "エラー", Success: "完了" };
+  const relabel = () => {
+    document.querySelectorAll(".toast-title").forEach((el) => {
+      el.childNodes.forEach((n) => {
+        const key = (n.nodeValue || "").trim();
+        if (n.nodeType === 3 && TITLES[key]) n.nodeValue = TITLES[key];
+      });
+    });
+    document.querySelectorAll('[data-testid="toast-close"]').forEach((b) => {
+      if (b.getAttribute("aria-label") !== "閉じる") b.setAttribute("aria-label", "閉じる");
+    });
+  };
+  new MutationObserver(relabel).observe(document.body, { childList: true, subtree: true, characterData: true });
+  setTimeout(() => {
+    if (!window.matchMedia("(min-width: 900px)").matches) return;
+    const box = document.querySelector("#kva-question textarea");
+    if (box) box.focus({ preventScroll: true });
+  }, 400);
 }
 """
 
@@ -145,6 +226,7 @@ class Handlers:
             if t.result is not None:
                 known = [c.n for c in t.result.citations]
                 body = render.answer_html(t.result.answer, t.result.id, known)
+                body += render.copy_html(t.result)
             elif t.error:
                 body = f'<span class="kva-error">⚠ {render.esc(t.error)}</span>'
             else:
@@ -182,9 +264,15 @@ class Handlers:
         """Stream an answer: (cleared input, chat messages, source panel, new state);
         ``documents`` limits the search to those doc_ids (none selected = all)."""
         turns = list(turns or [])
-        question = (question or "").strip()
+        raw = question or ""
+        question = clean_question(raw)
         if not question:
             yield "", self.messages(turns), self.panel(turns), turns
+            return
+        too_long = self.too_long(question)
+        if too_long:  # the text stays in the box, to be shortened
+            gr.Warning(too_long, title="入力")
+            yield raw, self.messages(turns), self.panel(turns), turns
             return
         history = self.history(turns)
         turn = Turn(question)
@@ -206,6 +294,16 @@ class Handlers:
             gr.Warning(render.esc(turn.error), title="エラー")
         yield "", self.messages(turns), self.panel(turns), turns
 
+    def too_long(self, text: str, what: str = "質問") -> str:
+        """A Japanese message when ``text`` is over the limit, else ""."""
+        limit = self.services.settings.max_question_chars
+        if len(text) <= limit:
+            return ""
+        return (
+            f"{what}が長すぎます（{len(text):,}文字。上限は{limit:,}文字です）。"
+            "短くしてから送信してください。入力した文章はそのまま残っています。"
+        )
+
     def new_conversation(self) -> tuple[str, list[dict[str, str]], str, list[Turn]]:
         return "", [], render.EMPTY_PANEL, []
 
@@ -214,7 +312,7 @@ class Handlers:
         turns = turns or []
         turn = turns[index // 2] if 0 <= index // 2 < len(turns) else None
         if turn is None or turn.result is None:
-            gr.Info("この回答には評価を付けられません。")
+            gr.Info("この回答には評価を付けられません。", title="お知らせ")
             return
         liked = data.liked
         if liked in (True, "Like"):
@@ -224,7 +322,7 @@ class Handlers:
         else:
             return  # the rating was withdrawn
         self.rate(turn.result, rating)
-        gr.Info("評価を記録しました。ありがとうございます。")
+        gr.Info("評価を記録しました。ありがとうございます。", title="お知らせ")
 
     def rate(self, result: AnswerResult, rating: str, comment: str = "") -> Feedback:
         return self.services.feedback.add(
@@ -249,6 +347,9 @@ class Handlers:
         description = render.support_description(industry, region, size, goals, note)
         if not description:
             raise gr.Error("業種・地域・規模・目的のいずれかを入力してください。", title="入力")
+        too_long = self.too_long(description, "入力")
+        if too_long:
+            raise gr.Error(render.esc(too_long), title="入力")
         try:
             result = self.answers.answer(description, mode="support")
         except Exception as exc:
@@ -269,6 +370,7 @@ class Handlers:
         for key, default in DEFAULT_VOCAB.items():
             values = [v for v in vocab.get(key, []) if v not in ("全業種", "全規模")]
             out[key] = values or default
+        out["sizes"] = list(dict.fromkeys([*out["sizes"], *EXTRA_SIZES]))
         return out
 
     # ---- draft --------------------------------------------------------------------------------
@@ -278,9 +380,12 @@ class Handlers:
         The save buttons stay disabled until there is a finished draft to save; the files
         themselves are made in the browser from the text box (see ``download_js``).
         """
-        inquiry = (inquiry or "").strip()
+        inquiry = clean_question(inquiry or "")
         if not inquiry:
             raise gr.Error("お問い合わせの本文を貼り付けてください。", title="入力")
+        too_long = self.too_long(inquiry, "お問い合わせの本文")
+        if too_long:
+            raise gr.Error(render.esc(too_long), title="入力")
         text = ""
         result: AnswerResult | None = None
         off = gr.update(interactive=False)
@@ -334,7 +439,11 @@ def build_ui(services: Services) -> gr.Blocks:
                             height=520,
                             feedback_options=("Like", "Dislike"),
                             placeholder="関西広域産業ビジョンについて質問してください。",
-                            buttons=["copy"],
+                            # questions and document text are text: no Markdown (live links,
+                            # images fetched), no LaTeX; our own markup is escaped HTML
+                            render_markdown=False,
+                            latex_delimiters=[],
+                            buttons=[],  # each answer has its own "コピー" (plain text)
                         )
                         documents = gr.Dropdown(
                             h.document_choices(),
@@ -351,9 +460,9 @@ def build_ui(services: Services) -> gr.Blocks:
                                 scale=5,
                                 lines=1,
                                 max_lines=4,
-                                autofocus=True,
                             )
                             send = gr.Button("送信", variant="primary", scale=1, elem_id="kva-send")
+                        gr.HTML(counter_html(services.settings.max_question_chars))
                         gr.Markdown("**質問の例**（クリックで質問します）")
                         with gr.Row():
                             example_buttons = [
@@ -394,7 +503,7 @@ def build_ui(services: Services) -> gr.Blocks:
                     size = gr.Dropdown(
                         vocab["sizes"],
                         value=None,
-                        label="規模",
+                        label="規模・立場",
                         allow_custom_value=True,
                         elem_id="kva-size",
                     )
@@ -456,9 +565,28 @@ def build_ui(services: Services) -> gr.Blocks:
     return demo
 
 
+def counter_html(limit: int) -> str:
+    return (
+        f'<div class="kva-count" id="kva-count" data-max="{limit}" aria-live="polite">'
+        f"0 / {limit:,} 文字</div>"
+    )
+
+
 def theme() -> gr.themes.Base:
-    """The default look with system fonts only (nothing fetched from Google Fonts or a CDN)."""
-    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+    """The default look with system fonts only (nothing fetched from Google Fonts or a CDN),
+    and darker greys and buttons: every text at least 4.5:1 against its background (WCAG AA;
+    the default greys are about 2.5:1)."""
+    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS).set(
+        body_text_color_subdued="*neutral_600",
+        color_accent="*primary_700",
+        input_placeholder_color="*neutral_500",
+        block_info_text_color="*neutral_600",
+        block_label_text_color="*neutral_700",
+        block_title_text_color="*neutral_700",
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_text_color="white",
+    )
 
 
 def download_js(kind: str) -> str:
@@ -484,5 +612,5 @@ def mount(app: Any, services: Services, path: str = "/ui") -> Any:
         mcp_server=False,
         theme=theme(),
         css=css(),
-        js=CLICK_JS,
+        js=PAGE_JS,
     )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -19,9 +21,14 @@ from starlette.concurrency import run_in_threadpool
 from assistant.api import errors
 from assistant.api.auth import require_api_key
 from assistant.api.docs_ui import install_docs
+from assistant.api.inputs import JsonBodyGuard
+from assistant.api.jobs import JobRunner, JobStore
 from assistant.api.logs import RequestContextMiddleware
+from assistant.api.memory import Trimmer, release_retired_chroma
 from assistant.api.ratelimit import RateLimiter, rate_limit
 from assistant.api.routes import chat, documents, feedback, health, openai_compat, search
+from assistant.api.slots import AnswerSlots
+from assistant.embedding.gate import background_work
 from assistant.errors import AssistantError, IndexNotReady
 from assistant.index.layout import IndexLayout
 from assistant.services import Services, build_services
@@ -29,7 +36,7 @@ from assistant.services import Services, build_services
 log = logging.getLogger(__name__)
 
 TITLE = "Kansai Vision Assistant"
-PUBLIC_ERRORS = errors.error_responses(400, 401, 422, 429, 500, 502, 503, 504)
+PUBLIC_ERRORS = errors.error_responses(400, 401, 404, 413, 422, 429, 500, 502, 503, 504)
 ADMIN_ERRORS = errors.error_responses(400, 401, 403, 404, 409, 413, 415, 422, 500, 503)
 ENDPOINTS = {
     "POST /api/chat": "answer with citations (JSON, or SSE with stream=true)",
@@ -39,8 +46,10 @@ ENDPOINTS = {
     "POST /api/documents": "upload a document (admin)",
     "DELETE /api/documents/{doc_id}": "remove a document (admin)",
     "POST /api/reindex": "re-ingest corpus and uploads (admin)",
+    "GET /api/jobs/{job_id}": "an upload or reindex job: state and progress (admin)",
     "POST /v1/chat/completions": "OpenAI-compatible chat completions",
     "GET /v1/models": "OpenAI-compatible model list",
+    "GET /v1/models/{model_id}": "OpenAI-compatible model",
     "GET /healthz": "liveness",
     "GET /readyz": "readiness",
     "GET /docs": "OpenAPI documentation (/openapi.json)",
@@ -56,10 +65,20 @@ def create_app(services: Services) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    s = services.settings
     app.state.services = services
-    app.state.rate_limiter = RateLimiter(services.settings.rate_limit_per_minute)
+    app.state.rate_limiter = RateLimiter(s.rate_limit_per_minute)
+    app.state.answer_slots = AnswerSlots(
+        s.long_question_chars, s.long_question_slots, s.long_question_wait_s
+    )
+    app.state.jobs = JobRunner(
+        JobStore(Path(s.index_dir).parent / "jobs", s.jobs_kept),
+        after_job=lambda: release_retired_chroma(s.index_dir),
+    )
+    app.state.trimmer = Trimmer(s.malloc_trim_interval_s, s.index_dir)
     app.state.ui_mounted = False
     errors.install(app)
+    app.add_middleware(JsonBodyGuard, max_bytes=s.max_json_bytes)  # inner: errors get an id
     app.add_middleware(RequestContextMiddleware)
     install_docs(app, TITLE)
 
@@ -75,7 +94,7 @@ def create_app(services: Services) -> FastAPI:
             return RedirectResponse("/ui/")
         return JSONResponse({"name": TITLE, "docs": "/docs", "endpoints": ENDPOINTS})
 
-    if services.settings.ui_enabled:
+    if s.ui_enabled:
         _mount_ui(app, services)
     return app
 
@@ -108,8 +127,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             "no index in %s: /readyz reports it; run `kansai-assistant ingest`", s.index_dir
         )
     else:
-        try:
-            await run_in_threadpool(services.answers.warm)
+        try:  # the index and its statistics now; the sentence vectors below, in the background
+            await run_in_threadpool(services.answers.warm, 0, False)
             log.info("answer engine warm (backend %s)", services.answers.backend)
         except IndexNotReady as exc:
             log.warning("index not ready: %s", exc.one_line())
@@ -117,7 +136,27 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.warning("warm-up failed: %s", exc.one_line())
         except Exception:
             log.exception("warm-up failed; the first question will load the index")
+        else:
+            threading.Thread(
+                target=_warm_sentences, args=(services,), daemon=True, name="warm"
+            ).start()
+    try:  # the support finder embeds its catalogue once: before the first support question
+        await run_in_threadpool(services.answers.support.entries)
+    except Exception:
+        log.exception("the support finder could not load its catalogue")
+    app.state.trimmer.start()
     yield
+    app.state.trimmer.stop()
+    app.state.jobs.stop()
+
+
+def _warm_sentences(services: Services) -> None:
+    """Embed the index's sentences ahead of the first questions, behind any question."""
+    background_work.set(True)
+    try:
+        services.answers.warm(background=False)
+    except Exception:
+        log.exception("warming the sentence vectors failed; answers compute them as needed")
 
 
 def app_from_env() -> FastAPI:

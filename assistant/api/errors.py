@@ -46,6 +46,22 @@ class UnsupportedMediaType(AssistantError):
     code = "unsupported_media_type"
 
 
+class ModelNotFound(AssistantError):
+    status_code = 404
+    code = "model_not_found"
+
+
+class Busy(AssistantError):
+    """Too many long questions waiting: come back shortly (503 with Retry-After)."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, message: str, retry_after: int, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after
+
+
 class RateLimited(AssistantError):
     status_code = 429
     code = "rate_limited"
@@ -76,14 +92,15 @@ _ERROR_TEXT = {
     401: "missing or wrong API key / admin token",
     403: "admin endpoints disabled",
     404: "not found",
-    409: "conflict (document id taken, ingest busy)",
+    409: "conflict (document id taken, the only document, ingest busy)",
     413: "upload too large",
     415: "unsupported media or file type",
     422: "request body does not match the schema",
     429: "rate limited (see Retry-After)",
     500: "internal error (details in the server log)",
     502: "the language model failed",
-    503: "index not ready (run `kansai-assistant ingest`) or Chroma unreachable",
+    503: "index not ready (run `kansai-assistant ingest`), Chroma unreachable, or busy "
+    "with long questions (see Retry-After)",
     504: "the language model timed out",
 }
 
@@ -119,7 +136,7 @@ def error_response(
 
 def from_assistant_error(exc: AssistantError) -> JSONResponse:
     headers: dict[str, str] | None = None
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | Busy):
         headers = {"Retry-After": str(exc.retry_after)}
     elif exc.status_code == 401:
         headers = {"WWW-Authenticate": "Bearer"}
@@ -172,7 +189,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    from assistant.api.logs import log_safe
+
+    log.error("unhandled error on %s %s", request.method, log_safe(request.url.path), exc_info=exc)
     return internal_error_response()
 
 

@@ -25,7 +25,21 @@ access_log = logging.getLogger("assistant.api.access")
 log = logging.getLogger(__name__)
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_UNSAFE_FOR_LOG = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _EXTRA_KEYS = ("method", "path", "status", "ms", "client", "mode", "chars", "question", "event")
+
+
+def log_safe(text: object, limit: int = 2000) -> str:
+    """Text that cannot forge or break a log line: control characters (CR, LF, NUL, ESC…),
+    line separators and lone surrogates become ``%XX`` escapes, as in a URL."""
+    s = str(text)
+    if len(s) > limit:
+        s = s[:limit] + "…"
+    return _UNSAFE_FOR_LOG.sub(lambda m: "".join(f"%{b:02X}" for b in _bytes(m.group())), s)
+
+
+def _bytes(ch: str) -> bytes:
+    return ch.encode("utf-8", "surrogatepass")
 
 
 class RequestIdFilter(logging.Filter):
@@ -99,21 +113,24 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            log.exception(
+                "unhandled error on %s %s", scope.get("method"), log_safe(scope.get("path", ""))
+            )
             if status == 0:
                 status = 500
                 await internal_error_response()(scope, receive, send_with_id)
         finally:
             client = scope.get("client")
+            path = log_safe(scope.get("path", ""))
             access_log.info(
                 "%s %s %s %.1fms",
-                scope.get("method"),
-                scope.get("path"),
+                log_safe(scope.get("method", "")),
+                path,
                 status,
                 (time.perf_counter() - started) * 1000,
                 extra={
                     "method": scope.get("method"),
-                    "path": scope.get("path"),
+                    "path": path,
                     "status": status,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                     "client": client[0] if client else "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -32,6 +33,15 @@ def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return np.vstack([embedder.embed_query(t) for t in texts]).astype(np.float32)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD: a model reads UTF-8, and a surrogate
+    (from a ``"\\ud800"`` JSON escape, or a file read with ``surrogateescape``) has none."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
 def normalize_rows(mat: np.ndarray) -> np.ndarray:
     mat = np.asarray(mat, dtype=np.float32)
     if mat.ndim == 1:
@@ -49,7 +59,7 @@ def build_embedder(settings: Settings) -> Embedder:
     if kind is EmbedderKind.e5:
         from assistant.embedding.e5 import E5Embedder
 
-        return E5Embedder()
+        return E5Embedder(max_query_tokens=settings.max_query_tokens)
     if kind is EmbedderKind.fake:
         from assistant.embedding.fake import HashingEmbedder
 

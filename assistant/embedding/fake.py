@@ -11,7 +11,7 @@ import unicodedata
 
 import numpy as np
 
-from assistant.embedding.base import normalize_rows
+from assistant.embedding.base import normalize_rows, scrub
 
 
 class HashingEmbedder:
@@ -21,7 +21,7 @@ class HashingEmbedder:
         self.dim = dim
 
     def _vec(self, text: str) -> np.ndarray:
-        text = unicodedata.normalize("NFKC", text).lower()
+        text = unicodedata.normalize("NFKC", scrub(text)).lower()
         chars = [c for c in text if not c.isspace()]
         v = np.zeros(self.dim, dtype=np.float32)
         for n in (2, 3):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.embedding.base import normalize_rows
+from assistant.embedding.base import normalize_rows, scrub
 from assistant.errors import UpstreamModelError
 
 
@@ -22,7 +22,9 @@ class OpenAIEmbedder:
         import openai
 
         try:
-            resp = self._client.embeddings.create(model=self._model, input=texts)
+            resp = self._client.embeddings.create(
+                model=self._model, input=[scrub(t) for t in texts]
+            )
         except openai.OpenAIError as exc:
             raise UpstreamModelError(
                 f"embeddings server failed: {exc}", "check KANSAI_EMBEDDINGS_BASE_URL"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.embedding.base import normalize_rows
+from assistant.embedding.base import normalize_rows, scrub
 from assistant.errors import ConfigError
 
 
@@ -25,12 +25,12 @@ class SentenceTransformerEmbedder:
         self._qp, self._pp = query_prefix, passage_prefix
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        vecs = self._m.encode([self._pp + t for t in texts], normalize_embeddings=True)
+        vecs = self._m.encode([self._pp + scrub(t) for t in texts], normalize_embeddings=True)
         return normalize_rows(np.asarray(vecs))
 
     def embed_query(self, text: str) -> np.ndarray:
         return normalize_rows(
-            np.asarray(self._m.encode(self._qp + text, normalize_embeddings=True))
+            np.asarray(self._m.encode(self._qp + scrub(text), normalize_embeddings=True))
         )
 
     def version(self) -> str:
