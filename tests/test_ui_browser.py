@@ -102,7 +102,12 @@ class HostileAnswers:
     evil = EVIL
 
     def stream(
-        self, question: str, history: list[Message] | None = None, mode: str = "chat", top_k=None
+        self,
+        question: str,
+        history: list[Message] | None = None,
+        mode: str = "chat",
+        top_k=None,
+        documents=None,
     ) -> Iterator[Event]:
         evil = self.evil
         text = f"資料には{evil}と書かれています[1]。"
@@ -130,7 +135,9 @@ class HostileAnswers:
         yield Event("delta", text)
         yield Event("final", result=res)
 
-    def answer(self, question: str, history=None, mode: str = "chat", top_k=None) -> AnswerResult:
+    def answer(
+        self, question: str, history=None, mode: str = "chat", top_k=None, documents=None
+    ) -> AnswerResult:
         return next(e.result for e in self.stream(question, history, mode) if e.result)
 
 
@@ -193,8 +200,7 @@ def test_chat_answer_with_numbered_sources_and_feedback(
     marker = page.locator("#kva-chat a.kva-cite").first
     marker.wait_for()
     answer = bot_messages(page).last.inner_text()
-    assert "次の記載があります。" in answer
-    assert "[1]" in answer
+    assert "[1]" in answer and "スタートアップ" in answer
     panel = page.locator("#kva-panel")
     assert panel.locator("details.kva-source").count() >= 1
     assert panel.locator(".kva-source .kva-n").first.inner_text() == "[1]"
@@ -265,7 +271,7 @@ def test_draft_tab_makes_an_editable_reply_to_download(page: Any, site: str) -> 
     page.locator("#kva-make").click()
     page.locator("#kva-draft-sources details.kva-source").first.wait_for()
     draft = page.locator("#kva-draft textarea")
-    assert draft.input_value().startswith("お問い合わせいただき、誠にありがとうございます。")
+    assert draft.input_value().startswith("〇〇様\n\nお問い合わせいただき、誠にありがとうございます。")
     assert "【出典】" in draft.input_value()
     assert page.locator("#kva-draft").get_by_role("button").count() >= 1  # copy
     shot(page, "ui-draft.png")
@@ -278,12 +284,13 @@ def test_draft_tab_makes_an_editable_reply_to_download(page: Any, site: str) -> 
     saved = Path(dl.value.path()).read_text(encoding="utf-8")
     assert dl.value.suggested_filename == "回答案.txt"
     assert saved == draft.input_value().rstrip() + "\n"
-    assert saved.startswith("お問い合わせいただき") and saved.endswith("\n担当: 産業振興課\n")
+    assert saved.startswith("〇〇様\n") and saved.endswith("\n担当: 産業振興課\n")
     with page.expect_download() as dl_md:
         page.locator("#kva-dl-md").click()
     assert dl_md.value.suggested_filename == "回答案.md"
     md = Path(dl_md.value.path()).read_text(encoding="utf-8")
-    assert md.startswith("# 回答案\n\nお問い合わせいただき、誠にありがとうございます。  \n")
+    assert md.startswith("# 回答案\n\n〇〇様")
+    assert "\nお問い合わせいただき、誠にありがとうございます。  \n" in md
     assert "\n【出典】  \n[1] " in md and md.endswith("行）  \n担当: 産業振興課\n")
 
 
@@ -431,6 +438,20 @@ def low_contrast(page: Any) -> list[dict[str, Any]]:
     return [r for r in page.evaluate(CONTRAST_JS) if r["ratio"] < 4.5]
 
 
+def settled(page: Any) -> None:
+    """Gradio's progress timers («0.1s») have finished fading out (a 0.1 s opacity transition):
+    text caught mid-fade is not text a user reads."""
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.progress-text, .eta-bar')].every(e => {
+            for (let p = e; p; p = p.parentElement) {
+                if (parseFloat(getComputedStyle(p).opacity) === 0) return true;
+                if (getComputedStyle(p).display === 'none') return true;
+            }
+            return false;
+        })"""
+    )
+
+
 def test_every_text_has_a_contrast_of_at_least_4_5(page: Any, site: str) -> None:
     page.goto(site)
     page.locator("#kva-question textarea").wait_for()
@@ -439,6 +460,7 @@ def test_every_text_has_a_contrast_of_at_least_4_5(page: Any, site: str) -> None
     page.locator("#kva-panel .kva-ungrounded").wait_for()
     ask(page, QUESTION)
     page.locator("#kva-panel details.kva-source").first.wait_for()
+    settled(page)
     checked = page.evaluate(CONTRAST_JS)
     assert any(r["grey"] for r in checked) and len(checked) > 20
     assert [r for r in checked if r["ratio"] < 4.5] == []
@@ -450,7 +472,7 @@ def test_every_text_has_a_contrast_of_at_least_4_5(page: Any, site: str) -> None
 
 def test_all_sources_of_an_answer_are_open(page: Any, site: str) -> None:
     page.goto(site)
-    ask(page, QUESTION)
+    ask(page, "関西広域連合の4つのバリューは？")  # each value is its own cited item
     page.locator("#kva-chat a.kva-cite").first.wait_for()
     n = len(
         set(
