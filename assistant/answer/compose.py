@@ -80,6 +80,7 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
         cites = sorted({c for ln in ev.lines for c in block.cite(ln)})
         if ev.anchor is not None and label:
             cites = sorted(set(cites) | set(block.cite(ev.anchor)))
+        direct = (p.lang == "ja" and short and bool(label)) or (p.lang == "en" and short)
         if p.lang == "ja" and short and label:
             text = p.list_direct(label, names)
             out.append(
@@ -107,8 +108,8 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
             and anchor.node.kind.value in ("lead", "text")
         ):
             claim(anchor.text, anchor)  # 「関西広域連合は、固有の4つのバリュー…を発揮し…」
-        if not short or any(ln.text != (ln.name or ln.text) for ln in ev.lines):
-            for ln in ev.lines:
+        if not direct or any(ln.text != (ln.name or ln.text) for ln in ev.lines):
+            for ln in ev.lines:  # the items themselves when no direct sentence names them
                 claim(ln.text, ln, bullet=True)
         return out
     if ev.shape is Shape.definition:

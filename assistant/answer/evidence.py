@@ -302,11 +302,36 @@ class EvidenceFinder:
         if best is None or best[0] < max(MIN_LIST_SCORE, min_score):
             return False
         _, top_anchor, items = best
+        top_anchor, items = self._named_group(ev, outline, w, top_anchor, items)
         ev.shape = Shape.list
         ev.anchor = top_anchor
         ev.lines = _unique(items)
         ev.label = _label(top_anchor.text, ev.part.text)
         return True
+
+    def _named_group(
+        self, ev: Evidence, outline: Outline, w: dict[str, float], anchor: Line, items: list[Line]
+    ) -> tuple[Line, list[Line]]:
+        """A list of groups (「(ライフサイエンス…)」「(グリーンイノベーション、カーボンニュートラル)」,
+        each with its own items) answers with the one group the question names, if one alone."""
+        scored = []
+        for ln in items:
+            if ln.node is None:
+                continue
+            subs = [m for m in outline.members(ln.node) if m.kind is NodeKind.item]
+            if len(subs) >= 2:
+                scored.append((self.match(w, self.terms(ln.text)), ln, subs))
+        if len(scored) < 2:
+            return anchor, items
+        scored.sort(key=lambda t: -t[0])
+        top, ln, subs = scored[0]
+        if top <= 0 or top <= scored[1][0] + 1e-9:
+            return anchor, items
+        lines = [
+            Line(self._home(ev, m, ln.passage), strip_bullet(m.text), m, name=_name(m.text))
+            for m in subs
+        ]
+        return ln, lines
 
     def _lists_of(self, anchor: Node, outline: Outline) -> list[tuple[str, str, list[Node]]]:
         """(label, the headings above it, members) of the lists a node can anchor."""

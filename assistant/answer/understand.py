@@ -1041,7 +1041,8 @@ class Understander:
         ]
         part.phrase = _phrase(s.morphs, keep)
         part.compounds = _compounds(s.morphs, keep)
-        part.head = part.compounds[-1] if part.compounds else ""
+        nominal = [c for c in part.compounds if _nominal(self.tok.parse(c))]
+        part.head = nominal[-1] if nominal else ""  # 「…と呼ばれている」: the head is no verb
         part.kind = bool(part.head) and part.head in _asked_kinds(s.morphs)
         if part.asks is Asks.definition:
             part.term = _definition_term(s.morphs) or part.phrase
@@ -1441,13 +1442,22 @@ def _phrase(morphs: list[Morpheme], keep: list[bool]) -> str:
     return "".join(m.surface for m in best).strip("「」()")
 
 
+def _nominal(morphs: list[Morpheme]) -> bool:
+    """A unit that ends in a noun (or a noun suffix): something a list can be *of*."""
+    words = [m for m in morphs if m.coarse not in ("補助記号", "空白")]
+    return bool(words) and words[-1].coarse in ("名詞", "接尾辞")
+
+
 def _asked_kinds(morphs: list[Morpheme]) -> set[str]:
     """Nouns an interrogative determines: 「どのような取組み」「どんな施策」「何の事業」「どういった分野」.
     Japanese interrogatives are the ど-/何 words; the noun after them is the kind of thing asked for."""
     out: set[str] = set()
     for i, m in enumerate(morphs):
-        asking = (m.coarse in ("連体詞", "副詞") and m.surface.startswith("ど")) or (
-            m.is_("代名詞") and m.surface in ("何", "なに", "なん")
+        asking = (
+            (m.coarse in ("連体詞", "副詞") and m.surface.startswith("ど"))
+            or (m.is_("代名詞") and m.surface in ("何", "なに", "なん"))
+            # 「…という考え方」「…といった取組」: a quoted description names a kind, too
+            or (m.normalized == "言う" and i > 0 and morphs[i - 1].surface == "と")
         )
         if not asking:
             continue
