@@ -97,6 +97,21 @@ def test_a_list_gets_a_direct_sentence_of_spans_then_each_item_cited(engine: Eng
     assert res.answer.count("スケールメリット") >= 1 and "|" not in res.answer
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "カーボンニュートラル関係で、「関西が強みとする分野における産業化推進」として具体的にどんな取組みが書かれていますか？",
+        "関西が強みとする分野の産業化推進のうち、カーボンニュートラルの取組みを全部教えて",
+    ],
+)
+def test_a_list_of_groups_answers_with_the_group_asked_about(engine: Engine, question: str) -> None:
+    res = AnswerEngine(engine).answer(question)
+    assert (
+        res.grounded and "蓄電池人材の育成" in res.answer and "水素サプライチェーン" in res.answer
+    )
+    assert "域内のリソース集積地" not in res.answer  # the other group's items
+
+
 def test_contents_lines_are_never_evidence(engine: Engine) -> None:
     for q in ("関西チャレンジ②「強みを活用」は何ページ？", "もくじを教えて"):
         res = AnswerEngine(engine).answer(q)

@@ -271,7 +271,9 @@ def test_draft_tab_makes_an_editable_reply_to_download(page: Any, site: str) -> 
     page.locator("#kva-make").click()
     page.locator("#kva-draft-sources details.kva-source").first.wait_for()
     draft = page.locator("#kva-draft textarea")
-    assert draft.input_value().startswith("〇〇様\n\nお問い合わせいただき、誠にありがとうございます。")
+    assert draft.input_value().startswith(
+        "〇〇様\n\nお問い合わせいただき、誠にありがとうございます。"
+    )
     assert "【出典】" in draft.input_value()
     assert page.locator("#kva-draft").get_by_role("button").count() >= 1  # copy
     shot(page, "ui-draft.png")

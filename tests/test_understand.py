@@ -211,3 +211,56 @@ def test_within_a_message_a_question_refers_to_the_sentence_before() -> None:
     )
     assert "魅力を発信する事業" in u.parts[0].inherited
     assert any(p.asks is Asks.amount for p in u.parts) and u.wants_support
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ありがとうございました。すごく分かりやすかったです!",
+        "助かりました。とても丁寧でした。",
+        "Hi there, how are you doing?",
+        "That's all for now, thank you!",
+    ],
+)
+def test_a_remark_on_the_exchange_is_chit_chat(message: str) -> None:
+    u = U.understand(message)
+    assert u.parts == [] and u.chitchat
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "京都の食品メーカーです。海外に輸出したい。",
+        "うちは大阪の町工場で、DXを進めたいと考えています。",
+        "神戸のロボットベンチャーです。海外展開を検討しています。",
+        "We are a small robotics startup in Kobe and want to find partners.",
+    ],
+)
+def test_a_business_and_its_goal_without_a_question_asks_for_support(message: str) -> None:
+    u = U.understand(message)
+    assert u.wants_support and [p.asks for p in u.parts] == [Asks.support]
+
+
+def test_a_business_alone_is_not_yet_a_support_request() -> None:
+    u = U.understand("京都の食品メーカーです。")
+    assert not u.wants_support
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("スタートアップ支援にはどのような取組みがありますか？", "取組み"),
+        ("スタートアップ支援にはどんな取組がある？", "取組"),
+        ("スタートアップ関連で何の事業がありますか", "事業"),
+        ("効率的にする、という考え方は何と呼ばれている？", "考え方"),
+    ],
+)
+def test_a_noun_the_interrogative_determines_only_names_the_kind(question: str, head: str) -> None:
+    (p,) = U.understand(question).parts
+    assert p.head == head and p.kind
+
+
+@pytest.mark.parametrize("question", ["構成府県市を全部教えて", "4つのバリューを一覧にして"])
+def test_a_list_s_own_name_is_no_kind(question: str) -> None:
+    (p,) = U.understand(question).parts
+    assert p.head and not p.kind

@@ -111,6 +111,9 @@ class Shape(StrEnum):
     none = "none"
 
 
+NAMED_LIST = 0.5  # a list whose label carries half the question's weight is the one it names
+
+
 @dataclass
 class Line:
     passage: int  # 1-based index into Evidence.passages
@@ -286,9 +289,9 @@ class EvidenceFinder:
                         head in self.spelled(label_text)
                         or any(head in self.spelled(m.text) for m in members)
                     )
-                    if not named and not ev.part.kind:
-                        continue  # 「構成府県市を全部」 is not answered by the four values
                     own = self.match(w, self.terms(label_text))
+                    if not named and not ev.part.kind and own < NAMED_LIST:
+                        continue  # 「構成府県市を全部」 is not answered by the four values
                     above = self.match(w, self.terms(above_text))
                     score = own + 0.4 * above + 0.08 / (1 + rank) + (0.1 if head and named else 0)
                     if count and len(members) == count:

@@ -574,8 +574,17 @@ class Understander:
                     parts.append(p)
         parts = _merge(parts, vocabulary)
         if not parts:
-            rest = [s for s in sentences if s.role in (Role.context, Role.profile)]
-            if rest and (mode is not Mode.chat or any(s.role is Role.context for s in rest)):
+            rest = [
+                s
+                for s in sentences
+                if s.role in (Role.context, Role.profile) and self._has_topic(s, lang)
+            ]
+            # 「京都の食品メーカーです。海外に輸出したい。」: a business and what it wants, no
+            # question: what fits it is the question
+            goal = any(s.role is Role.profile for s in rest) and any(_wish(s) for s in rest)
+            if rest and (
+                mode is not Mode.chat or goal or any(s.role is Role.context for s in rest)
+            ):
                 joined = Sentence(
                     " ".join(s.text for s in rest),
                     [m for s in rest for m in s.morphs],
@@ -584,6 +593,8 @@ class Understander:
                 parts = self._parts(joined, lang, asker)
                 for p in parts:
                     p.sentence = len(sentences)
+                    if goal and mode is Mode.chat:
+                        p.asks = Asks.support
         chit = None if parts else self._chitchat(text, lang)
         self._carry_over(parts, sentences, history or [])
         wants_support = mode is Mode.support or any(p.asks is Asks.support for p in parts)
@@ -690,7 +701,7 @@ class Understander:
         if self._is_question(text, morphs, lang):
             return False
         norms = {m.normalized for m in morphs}
-        if norms & r.self_ja:
+        if _self_refs(morphs, r.self_ja):
             return True
         # 「介護サービスの会社を経営しています」: a business word, said of oneself as a statement
         ends = "".join(m.surface for m in morphs if m.coarse != "補助記号")[-8:]
@@ -971,9 +982,8 @@ class Understander:
         ]
         if not offers:
             return False
-        norms = {m.normalized for m in ms}
         # 「どんな支援が使えますか」 describes no business: there is nothing to match
-        return bool(norms & r.self_ja or self._profile_seen)
+        return bool(_self_refs(ms, r.self_ja) or self._profile_seen)
 
     def _subject_ja(self, part: Part, s: Sentence, cue_idx: set[int], asker: Asker) -> None:
         r = self.rules
@@ -1160,6 +1170,19 @@ class Understander:
             and m.normalized.lower() not in QUESTION_WORDS
             and m.normalized not in ANAPHORA
         ]
+
+    def _has_topic(self, s: Sentence, lang: str) -> bool:
+        """A statement has something to search only if it names something: 「とても分かりやすかった
+        です」 (no noun) is a remark on the exchange, 「海外に輸出したい」 names 海外 and 輸出."""
+        if lang != "ja":
+            return bool(set(_en_words(_strip_en(s.text.lower(), self.rules.social.en))) - EN_STOP)
+        return any(
+            m.coarse == "名詞"
+            and not m.is_("名詞", "数詞")
+            and m.normalized not in self.rules.social_words
+            and m.normalized not in ANAPHORA
+            for m in s.morphs
+        )
 
     # ---- chit-chat -----------------------------------------------------------------------------
     def _identity_question(self, text: str, lang: str) -> bool:
@@ -1440,6 +1463,28 @@ def _phrase(morphs: list[Morpheme], keep: list[bool]) -> str:
     if len(run) > len(best):
         best = run
     return "".join(m.surface for m in best).strip("「」()")
+
+
+def _self_refs(morphs: list[Morpheme], self_words: frozenset[str]) -> set[str]:
+    """The asker's words for themselves (当社, うち, 弊社); 「…のうち」 is "among", not "we"."""
+    out = set()
+    for i, m in enumerate(morphs):
+        if m.normalized in self_words and not (
+            m.surface == "うち" and i > 0 and morphs[i - 1].surface == "の"
+        ):
+            out.add(m.normalized)
+    return out
+
+
+def _wish(s: Sentence) -> bool:
+    """A sentence that says what the asker wants to do (〜たい, 検討して, めざして; "we want to")."""
+    if detect_lang(s.text) == "en":
+        return bool(re.search(r"\b(want|would like|plan|hope|looking)\b", s.text.lower()))
+    return any(
+        m.normalized in ("たい", "検討", "目指す", "希望", "計画")
+        and m.coarse in ("助動詞", "名詞", "動詞")
+        for m in s.morphs
+    )
 
 
 def _nominal(morphs: list[Morpheme]) -> bool:
