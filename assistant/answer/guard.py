@@ -143,6 +143,13 @@ class GuardSession:
                 return ""
             self.repaired += 1
             valid = [support]
+        elif len(valid) > 1:
+            # markers a passage alone already supports make the others needless ([1][2] for a
+            # sentence of [2]); a sentence that needs several passages keeps them all
+            alone = [n for n in valid if not self.guard.check(claim, [self.sources[n]])]
+            if alone and len(alone) < len(valid):
+                self.repaired += 1
+                valid = alone
         self.kept_claims += 1
         return self._emit(text, valid, claim)
 
