@@ -266,7 +266,7 @@ class AnswerEngine:
                 done = session.kept_claims > 0
                 if not done:
                     res.degraded = True
-                    res.degraded_reason = (
+                    res.degraded_reason = session.degraded_reason or (
                         "the faithfulness guard removed every sentence of the model's answer"
                     )
             except NotInDocuments:

@@ -14,6 +14,7 @@ Thresholds are calibrated on the eval set (see eval/README.md and README).
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ from assistant.answer.text import (
 from assistant.answer.types import AnswerPart, Citation, Removed
 from assistant.embedding.base import Embedder
 from assistant.retrieval.searcher import Passage
+from assistant.text.numerals import normalize_numbers
 from assistant.text.tokenizer import Tokenizer
 
 # Calibrated on eval/labelled_claims.jsonl + eval/cases.jsonl (see README "Guard thresholds").
@@ -81,6 +83,8 @@ class GuardSession:
     quotes: dict[int, str] = field(default_factory=dict)
     removed: list[Removed] = field(default_factory=list)
     kept_claims: int = 0
+    repaired: int = 0  # sentences kept with a marker the guard gave or corrected
+    degraded_reason: str = ""  # why a generator's answer was replaced (set by the generator)
 
     def feed(self, unit: str) -> str:
         """The unit as it may be shown ("" when dropped), with markers renumbered."""
@@ -103,7 +107,18 @@ class GuardSession:
                 )
         claim = _ANNOTATION.sub("", text).strip()
         if not _has_claim(claim):
-            return text if not valid else self._emit(text, valid, claim)
+            # an annotation is kept; punctuation or a stray marker ("[1]" after its sentence,
+            # which made 「…です[1][1]」) is not shown
+            return text if _has_claim(text) else ""
+        if self._is_heading(claim):
+            self.removed.append(
+                Removed(
+                    sentence=text,
+                    reason="a document title or section heading, not an answer",
+                    kind="markup",
+                )
+            )
+            return ""
         if not valid:
             if _FRAME.search(claim) and not numbers(claim) and not self.guard.proper(claim):
                 return text
@@ -117,13 +132,39 @@ class GuardSession:
                     )
                 )
                 return ""
+            self.repaired += 1
             valid = [support]
         reason = self.guard.check(claim, [self.sources[n] for n in valid])
         if reason:
-            self.removed.append(Removed(sentence=text, reason=reason, kind="unsupported"))
-            return ""
+            # the wrong passage cited: another one may say it (the marker is corrected)
+            support = self.guard.best_support(claim, self.sources)
+            if support is None:
+                self.removed.append(Removed(sentence=text, reason=reason, kind="unsupported"))
+                return ""
+            self.repaired += 1
+            valid = [support]
+        elif len(valid) > 1:
+            # markers a passage alone already supports make the others needless ([1][2] for a
+            # sentence of [2]); a sentence that needs several passages keeps them all
+            alone = [n for n in valid if not self.guard.check(claim, [self.sources[n]])]
+            if alone and len(alone) < len(valid):
+                self.repaired += 1
+                valid = alone
         self.kept_claims += 1
         return self._emit(text, valid, claim)
+
+    def _is_heading(self, claim: str) -> bool:
+        """A sentence that only repeats a passage's title or headings (a section path quoted
+        as the answer): it says nothing."""
+        key = _squash(re.sub(r"[>＞／/]", "", claim)).rstrip("。.")
+        if len(key) < 2:
+            return False
+        for s in self.sources.values():
+            p = s.passage
+            heads = [p.title, p.label, *p.section.split(" > "), p.section]
+            if any(key == _squash(re.sub(r"[>＞／/]", "", h)).rstrip("。.") for h in heads if h):
+                return True
+        return False
 
     def accept(self, part: AnswerPart, quote: str = "") -> AnswerPart | None:
         """A typed claim, checked against the passages it cites and renumbered (None: dropped).
@@ -269,7 +310,7 @@ class Guard:
         if nums:
             best = self._best_lines(terms, sources, 3)
             best_nums = set().union(*(numbers(b) for b in best)) if best else set()
-            missing = sorted(nums - best_nums)
+            missing = sorted(_unmatched(claim, nums - best_nums, best))
             if missing:
                 return f"number {', '.join(missing)} is not in the cited passage"
         if detect_lang(claim) == "ja":
@@ -302,7 +343,16 @@ class Guard:
         return ""
 
     def best_support(self, claim: str, sources: dict[int, _Source]) -> int | None:
-        for n, s in sources.items():
+        """The passage that supports ``claim`` best (most of its content words in one line,
+        then in the passage); None when none does."""
+        terms = content_terms(self.tokenizer, claim)
+
+        def closeness(s: _Source) -> tuple[int, int]:
+            line = max((len(terms.content & lt.content) for lt in s.line_terms), default=0)
+            return line, len(terms.content & s.terms.content)
+
+        ranked = sorted(sources.items(), key=lambda kv: closeness(kv[1]), reverse=True)
+        for n, s in ranked:
             if not self.check(claim, [s]):
                 return n
         return None
@@ -364,3 +414,52 @@ def _join(emitted: str, unit: str) -> str:
         return emitted
     # keep a space between English sentences
     return emitted + (" " if detect_lang(emitted) == "en" and not unit.endswith("\n") else "")
+
+
+# ---- numbers written two ways ---------------------------------------------------------------
+_FIGURE = re.compile(r"\d+(?:\.\d+)?(?:[兆億万千]\d*(?:\.\d+)?)*")
+_PART = re.compile(r"(\d+(?:\.\d+)?)([兆億万千]?)")
+_SCALE = {"兆": 10**12, "億": 10**8, "万": 10**4, "千": 10**3, "": 1}
+
+
+def figures(text: str) -> list[tuple[set[str], float]]:
+    """Each figure of ``text`` with the digit strings it is written with and its value:
+    「1,780千円」 → ({"1780"}, 1780000.0), 「三億円」 → ({"3"}, 300000000.0)."""
+    out = []
+    for m in _FIGURE.finditer(normalize_numbers(nfkc(text))):
+        parts = _PART.findall(m.group())
+        out.append(({d for d, _ in parts}, sum(float(d) * _SCALE[u] for d, u in parts)))
+    return out
+
+
+def _unmatched(claim: str, missing: set[str], lines: list[str]) -> set[str]:
+    """The numbers of ``missing`` whose figure has no figure of equal value in ``lines``:
+    178万円 is 1,780千円 (exactly the same amount); 1,304万円 is not 13,043千円."""
+    if not missing:
+        return missing
+    values = {v for ln in lines for _, v in figures(ln)}
+    left = set(missing)
+    for digits, value in figures(claim):
+        if digits & left and any(abs(value - v) <= 1e-9 * max(1.0, v) for v in values):
+            left -= digits
+    return left
+
+
+# ---- what a model writes besides its answer --------------------------------------------------
+_TAG = re.compile(r"</?\s*[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_MARKER_VARIANT = re.compile(
+    r"[\[【［]\s*(?:資料|出典|passage|source|n\s*=)?\s*[#＃]?\s*(\d{1,3})\s*[\]】］]", re.IGNORECASE
+)
+_REPEATED_MARKER = re.compile(r"(\[\d{1,3}\])(?:\s*\1)+")
+_LABEL = re.compile(r"^\s*(?:回答|答え|Answer|A)\s*[:：]\s*", re.IGNORECASE)
+
+
+def clean_model_text(text: str) -> str:
+    """A model's sentence without what it copied from the prompt: tags (「</passage>」),
+    HTML entities (``&gt;``), marker variants (【1】, [資料1] → [1]) and repeated markers
+    ([1][1] → [1]), and an "Answer:" label."""
+    text = html.unescape(html.unescape(text))
+    text = _TAG.sub("", text)
+    text = _MARKER_VARIANT.sub(lambda m: f"[{int(m.group(1))}]", text)
+    text = _REPEATED_MARKER.sub(r"\1", text)
+    return _LABEL.sub("", text)
