@@ -61,7 +61,7 @@ def test_salutations_and_closings_are_social(sentence: str) -> None:
     [
         (
             "関西スタートアップのポテンシャルの発信強化の事業と予算、それから申請の締切を教えて",
-            1,
+            2,  # 「、それから」 adds an ask of its own
             {"deadline"},
         ),
         ("数値目標を教えてください。それから担当部署の電話番号もお願いします。", 2, {"contact"}),
@@ -264,3 +264,53 @@ def test_a_noun_the_interrogative_determines_only_names_the_kind(question: str, 
 def test_a_list_s_own_name_is_no_kind(question: str) -> None:
     (p,) = U.understand(question).parts
     assert p.head and not p.kind
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "令和5年度の事業と予算、それから申請の締切を教えて",
+        "令和5年度の事業と予算、あと申請の締切を教えてください",
+        "令和5年度の事業と予算、さらに申請の締切も知りたい",
+        "令和5年度の事業と予算、また申請の締切を教えて",
+    ],
+)
+def test_an_added_ask_after_a_comma_is_its_own_part(question: str) -> None:
+    parts = U.understand(question).parts
+    assert len(parts) == 2
+    assert "deadline" in parts[1].needs and "deadline" not in parts[0].needs
+    assert "申請" not in parts[0].subject
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "海外への販路開拓を検討しており、令和5年度の事業の予算を教えてください。",
+        "輸出を考えているので、令和5年度の事業の予算を教えてください。",
+        "町工場を経営していますが、令和5年度の事業の予算を教えてください。",
+    ],
+)
+def test_the_askers_situation_before_the_question_is_not_searched(question: str) -> None:
+    (p,) = U.understand(question).parts
+    assert "事業" in p.subject
+    assert not {"海外", "販路", "輸出", "町工場", "経営"} & set(p.subject)
+
+
+def test_a_means_clause_stays_part_of_the_question() -> None:
+    (p,) = U.understand("関西の強みを活かして、どんな取組みがありますか？").parts
+    assert "強み" in p.subject
+
+
+def test_a_document_title_quoted_in_the_answer_is_not_the_follow_ups_subject() -> None:
+    u = Understander(get_tokenizer("sudachi"))
+    u.titles = frozenset({"関西広域産業ビジョン(2023年改訂版)【素案】"})
+    history = [
+        Message("user", "関西パビリオンについて教えて"),
+        Message(
+            "assistant",
+            "「関西広域産業ビジョン(2023年改訂版)【素案】」には、次の記載があります。\n"
+            "関西広域連合「関西パビリオン」をゲートウェイとした発信・誘客[1]",
+        ),
+    ]
+    (p,) = u.understand("その予算は？", history).parts
+    assert p.inherited == "関西パビリオン"

@@ -15,6 +15,7 @@ import math
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -495,6 +496,9 @@ class AnswerEngine:
             idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
             nodes = [n for doc in idx.outline.values() for n in doc]
             st = CorpusStats(idx.marker, idf, set(df), years, Outline(nodes), kata)
+            self.understander.titles = frozenset(
+                unicodedata.normalize("NFKC", str(r.get("title", ""))) for r in idx.records.values()
+            )
             self._stats = st
             return st
 

@@ -546,6 +546,7 @@ class Understander:
         self._profile_seen = False
         self._vocabulary: set[str] | None = None
         self._chit = "identity"
+        self.titles: frozenset[str] = frozenset()  # document titles (set by the engine)
 
     # ---- public -------------------------------------------------------------------------------
     def understand(
@@ -816,6 +817,7 @@ class Understander:
     # ---- parts --------------------------------------------------------------------------------
     def _parts(self, s: Sentence, lang: str, asker: Asker) -> list[Part]:
         pieces = self._split(s) if lang == "ja" else [s]
+        pieces = self._without_background(pieces)
         parts = [self._part(p, lang, asker) for p in pieces]
         return [p for p in parts if p.subject or p.needs or p.asks is not Asks.other or p.anaphoric]
 
@@ -823,21 +825,38 @@ class Understander:
         """At a conjunction after a comma (「、それから」「、また」), or 「と、」 between two asks."""
         cuts = [0]
         ms = s.morphs
+        background = 0
         for i, m in enumerate(ms):
             if i == 0:
                 continue
             prev = ms[i - 1]
-            if m.coarse == "接続詞" and prev.surface in ("、", ","):
+            if prev.surface in ("、", ",") and _connective(ms, i):
                 cuts.append(i)
+            elif m.surface in ("、", ",") and _background_end(ms[:i]) and not background:
+                left, right = ms[:i], ms[i + 1 :]
+                if not self._has_cue(left) and self._has_cue(right):
+                    background = (
+                        i + 1
+                    )  # 「海外への販路開拓を検討しており、」: the asker's situation
             elif m.surface == "、" and prev.surface == "と" and self._cue_on_both_sides(ms, i):
                 cuts.append(i + 1)
         cuts.append(len(ms))
+        if background:
+            cuts = sorted({0, background, *cuts})
         out = []
         for a, b in itertools.pairwise(cuts):
             piece = ms[a:b]
+            role = Role.context if background and b <= background else s.role
             if any(m.content for m in piece):
-                out.append(Sentence("".join(m.surface for m in piece).strip("、, "), piece, s.role))
+                out.append(Sentence("".join(m.surface for m in piece).strip("、, "), piece, role))
         return out or [s]
+
+    def _without_background(self, pieces: list[Sentence]) -> list[Sentence]:
+        """「海外への販路開拓を検討しており、貴連合の令和5年度の事業と予算を教えて」: a clause that
+        ends in a predicate before a comma and asks nothing is the asker's situation, not a part
+        (kept when nothing else in the sentence asks)."""
+        out = [p for p in pieces if p.role is not Role.context]
+        return out or pieces
 
     def _cue_on_both_sides(self, ms: list[Morpheme], i: int) -> bool:
         """「…ブランドと、令和5年度の予算額を」: the right side asks something of its own."""
@@ -1112,7 +1131,8 @@ class Understander:
     def _inherit(
         self, p: Part, source: str, src: Part | None, quoted: list[str] | None = None
     ) -> None:
-        p.inherited = " ".join([*(quoted or []), source]).strip()
+        extra = [q for q in quoted or [] if q not in source]  # 「関西パビリオン」 once
+        p.inherited = " ".join(dict.fromkeys([*extra, source])).strip()
         terms = list(src.subject) if src is not None else self._terms(source)
         for q in quoted or []:
             terms += self._terms(q)
@@ -1146,7 +1166,11 @@ class Understander:
         for i in range(len(history) - 1, -1, -1):
             m = history[i]
             if m.role == "assistant" and not quoted:
-                quoted = [q for q in re.findall(r"「([^「」]{2,60})」", m.content)][:3]
+                quoted = [
+                    q
+                    for q in re.findall(r"「([^「」]{2,60})」", m.content)
+                    if unicodedata.normalize("NFKC", q) not in self.titles  # 「…ビジョン」には
+                ][:3]
                 continue
             if m.role != "user" or not m.content.strip():
                 continue
@@ -1463,6 +1487,44 @@ def _phrase(morphs: list[Morpheme], keep: list[bool]) -> str:
     if len(run) > len(best):
         best = run
     return "".join(m.surface for m in best).strip("「」()")
+
+
+def _background_end(ms: list[Morpheme]) -> bool:
+    """A clause that states the asker's situation ends in 〜ており, 〜ていますが, 〜ているので,
+    〜ため: a predicate with a stative or a reason/contrast ending (not a bare 「活かして」)."""
+    words = [m for m in ms if m.coarse not in ("補助記号", "空白")]
+    if len(words) < 2:
+        return False
+    last, before = words[-1], words[-2]
+    if last.coarse == "動詞" and last.normalized in ("居る", "おる"):
+        return True  # 「検討しており」
+    if last.is_("助詞", "接続助詞") and last.surface in (
+        "が",
+        "けど",
+        "けれど",
+        "けれども",
+        "ので",
+        "から",
+    ):
+        return before.coarse in ("動詞", "助動詞")
+    if last.coarse == "助動詞" and last.surface == "で" and before.surface == "の":
+        return True  # 「考えているので」
+    return last.surface == "ため" and before.coarse in ("動詞", "助動詞")
+
+
+def _connective(ms: list[Morpheme], i: int) -> bool:
+    """A word that adds one more thing to ask after a comma: a conjunction (また, および), or what
+    Sudachi writes as a pronoun and a particle (それから, それと), or an additive adverb (さらに,
+    あと, 加えて)."""
+    m = ms[i]
+    nxt = ms[i + 1] if i + 1 < len(ms) else None
+    if m.coarse == "接続詞":
+        return True
+    if m.surface == "それ" and nxt is not None and nxt.surface in ("から", "と", "に"):
+        return True
+    if m.normalized in ("更に", "さらに", "加える", "併せる") and m.coarse in ("副詞", "動詞"):
+        return True
+    return m.surface == "あと" and nxt is not None and nxt.coarse in ("名詞", "補助記号")
 
 
 def _self_refs(morphs: list[Morpheme], self_words: frozenset[str]) -> set[str]:
