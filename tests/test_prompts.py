@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from assistant.answer.prompts import (
     EXAMPLES,
     NOT_IN_DOCS,
@@ -113,3 +115,21 @@ def test_the_question_says_its_language_and_a_draft_asks_for_keigo() -> None:
     draft = evidence_messages("目標を教えてください。", ev, "ja", Mode.draft)[-1]["content"]
     assert "問い合わせ: 目標を教えてください。" in draft and "敬語" in draft
     assert "宛名" in draft  # the letter's frame is ours: the model writes only its body
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("The four values are: 1. スケールメリット 2. シナジー 3. スピルオーバー [1]", True),
+        ("The target is 50 new businesses (「新規創業」) a year by 2030 [1].", True),
+        ("4つのバリューは、スケールメリット、シナジーです[1]。", False),
+        ("MICEやDXの推進、GRPの目標などが書かれています[1]。", False),
+        ("関西のGRPの目標は約150兆円です (GRP, DX, MICE)[1]。", False),
+    ],
+)
+def test_english_answers_are_told_by_words_and_no_japanese_grammar(
+    text: str, english: bool
+) -> None:
+    from eval.bench.llm_answers import in_english
+
+    assert in_english(text) is english

@@ -170,6 +170,12 @@ class EvidenceFinder:
             self._terms[text] = t
         return t
 
+    def _cue_words(self, part: Part) -> list[str]:
+        if part.lang != "ja":
+            text = nfkc(part.text).lower()
+            return [w for w in _UNIT_HINT if w in text]
+        return _unit_words(self.tok.parse(nfkc(part.text)))
+
     def spelled(self, text: str) -> str:
         """The text in Sudachi's normalised spelling (取組み, 取組 and とりくみ all read 取り組み), so a
         heading is found whichever way the question spells it."""
@@ -459,7 +465,9 @@ class EvidenceFinder:
         milestone) and name the subject."""
         part = ev.part
         hint = (
-            "" if dates else next((_UNIT_HINT[c] for c in _cue_words(part) if c in _UNIT_HINT), "")
+            ""
+            if dates
+            else next((_UNIT_HINT[c] for c in self._cue_words(part) if c in _UNIT_HINT), "")
         )
         pattern = _WHEN if dates else _QUANTITY
         w = {t: v for t, v in w.items() if not _TIME_TERM.fullmatch(t)} or w
@@ -802,6 +810,12 @@ def _is_actual(text: str) -> bool:
     return bool(_PAST_YEAR.search(text) or _ACTUAL_WORDS.search(text))
 
 
-def _cue_words(part: Part) -> list[str]:
-    text = nfkc(part.text).lower()
-    return [w for w in _UNIT_HINT if w in text]
+def _unit_words(morphs: list[Any]) -> list[str]:
+    """The unit cues that stand as words of their own: 「高齢化率」 is 高齢化 + 率 (a rate in %),
+    「出生率」 is one word (a named ratio, not a percentage) and 「予算額」 is 予算額."""
+    out = []
+    for m in morphs:
+        for form in (m.surface.lower(), m.normalized.lower()):
+            if form in _UNIT_HINT and form not in out:
+                out.append(form)
+    return out

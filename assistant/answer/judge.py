@@ -165,11 +165,8 @@ class Judge:
             # 「2023年の関西のGRP」: the documents hold only a target for it
             near = related or [ev.passages[t.passage - 1] for t in ev.targets]
             return Coverage(False, value_of, part.phrase, missing, related=_dedupe(near))
-        if (
-            part.asks in (Asks.amount, Asks.how_many)
-            and ev.shape is not Shape.figure
-            and ev.unit_hint
-        ):
+        if part.asks in (Asks.amount, Asks.how_many) and ev.shape is not Shape.figure:
+            # a figure is asked for and no line holding one names the subject (「有効求人倍率」)
             return Coverage(
                 False, "amount", part.phrase or part.inherited, missing, related=related
             )

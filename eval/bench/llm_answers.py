@@ -55,12 +55,14 @@ _STOCK_ABSTAIN = re.compile(
 
 
 def in_english(text: str) -> bool:
-    """An English answer: Latin letters make most of its letters once the Japanese names it
-    quotes (「…」, (…)) are set aside."""
+    """An English answer: English words, and (once the Japanese it quotes in 「…」 or (…) is set
+    aside) next to no hiragana — Japanese names (katakana, kanji) may stand in an English
+    sentence, Japanese grammar (particles, endings: hiragana) may not."""
     bare = _QUOTED.sub("", text)
     letters = [c for c in bare if c.isalpha()]
-    latin = sum(1 for c in letters if c.isascii())
-    return bool(letters) and latin / len(letters) >= 0.6
+    hiragana = sum(1 for c in letters if "\u3041" <= c <= "\u309f")
+    words = re.findall(r"[A-Za-z]{2,}", bare)
+    return len(words) >= 3 and hiragana <= 0.1 * len(letters)
 
 
 # ---- timing wrappers ------------------------------------------------------------------------
