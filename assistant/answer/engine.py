@@ -62,6 +62,15 @@ class CorpusStats:
     years: set[str]
     outline: Outline
     katakana: set[str] = field(default_factory=set)
+    doc_years: dict[str, set[str]] = field(default_factory=dict)
+
+    def years_of(self, passages: list[Passage]) -> set[str]:
+        """The years the documents of these passages speak of: a statute amended in 令和6年
+        does not give the vision a 令和6年度 budget."""
+        docs = {p.doc_id for p in passages}
+        if not docs or not self.doc_years:
+            return self.years
+        return set().union(*(self.doc_years.get(d, set()) for d in docs))
 
 
 class AnswerEngine:
@@ -235,7 +244,7 @@ class AnswerEngine:
             qvec = self.engine.embedder.embed_query(part.query)
             found = self.retrieve(part.query, part.lang, k, qvec, documents)
             ev = self.finder.find(part, found, stats.outline, stats.idf, qvec)
-            cov = self.judge.judge(ev, stats.vocabulary, stats.years, stats.idf)
+            cov = self.judge.judge(ev, stats.vocabulary, stats.years_of(ev.passages), stats.idf)
             ids = [slot(p) for p in ev.passages]
             blocks.append(Block(i, part, ev, cov, ids))
         return blocks, passages
@@ -485,17 +494,20 @@ class AnswerEngine:
                 return st
             df: dict[str, int] = {}
             years: set[str] = set()
+            doc_years: dict[str, set[str]] = {}
             kata: set[str] = set()
             for rec in idx.records.values():
                 for t in set(rec.get("tokens", [])):
                     df[t] = df.get(t, 0) + 1
-                years.update(_years(rec["text"]))
-                years.update(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", rec["text"]))
+                found = set(_years(rec["text"]))
+                found.update(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", rec["text"]))
+                years |= found
+                doc_years.setdefault(str(rec.get("doc_id", "")), set()).update(found)
                 kata.update(KATAKANA_WORD.findall(rec["text"]))
             n = max(1, len(idx.records))
             idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
             nodes = [n for doc in idx.outline.values() for n in doc]
-            st = CorpusStats(idx.marker, idf, set(df), years, Outline(nodes), kata)
+            st = CorpusStats(idx.marker, idf, set(df), years, Outline(nodes), kata, doc_years)
             self.understander.titles = frozenset(
                 unicodedata.normalize("NFKC", str(r.get("title", ""))) for r in idx.records.values()
             )

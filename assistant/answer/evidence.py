@@ -497,7 +497,10 @@ class EvidenceFinder:
                 if not any(u in text or u in path for u in units):
                     continue
             elif hint == "円" and part.lang == "ja":
-                continue  # a budget is only ever the budget of something the line names
+                total = part.total and node.kind in (NodeKind.heading, NodeKind.lead)
+                if not (total and _dated(nfkc(text), part.years)):
+                    continue  # a budget is only ever the budget of something the line names
+                # 「令和5年度の予算総額」: the dated heading that gives the total names it
             elif hint == "円" and link < 0.5:
                 continue
             elif link < MIN_FIGURE_LINK and cos < SAME_MEANING:
@@ -814,8 +817,11 @@ def _unit_words(morphs: list[Any]) -> list[str]:
     """The unit cues that stand as words of their own: 「高齢化率」 is 高齢化 + 率 (a rate in %),
     「出生率」 is one word (a named ratio, not a percentage) and 「予算額」 is 予算額."""
     out = []
-    for m in morphs:
-        for form in (m.surface.lower(), m.normalized.lower()):
+    for i, m in enumerate(morphs):
+        forms = [m.surface.lower(), m.normalized.lower()]
+        if m.surface == "何" and i + 1 < len(morphs):
+            forms.insert(0, m.surface + morphs[i + 1].surface)  # 何 + 社: 「何社」 counts companies
+        for form in forms:
             if form in _UNIT_HINT and form not in out:
                 out.append(form)
     return out
