@@ -112,6 +112,7 @@ class Shape(StrEnum):
 
 
 NAMED_LIST = 0.5  # a list whose label carries half the question's weight is the one it names
+NAMED_GROUP = 0.2  # a group the question names: its label carries a fifth of the weight
 
 
 @dataclass
@@ -330,11 +331,11 @@ class EvidenceFinder:
             subs = [m for m in outline.members(ln.node) if m.kind is NodeKind.item]
             if len(subs) >= 2:
                 scored.append((self.match(w, self.terms(ln.text)), ln, subs))
-        if len(scored) < 2:
-            return anchor, items
+        if len(scored) < 2 or _stated_count(ev.part.text) == len(items):
+            return anchor, items  # 「2つの将来像は？」 asks for the groups themselves
         scored.sort(key=lambda t: -t[0])
         top, ln, subs = scored[0]
-        if top <= 0 or top <= scored[1][0] + 1e-9:
+        if top < NAMED_GROUP or top <= scored[1][0] + 1e-9:
             return anchor, items
         lines = [
             Line(self._home(ev, m, ln.passage), strip_bullet(m.text), m, name=_name(m.text))

@@ -26,6 +26,7 @@ from enum import StrEnum
 
 from assistant.answer.rules import RuleSet, norm_forms, rules_for
 from assistant.answer.types import Message, Mode
+from assistant.text.numerals import DIGITS
 from assistant.text.tokenizer import Morpheme, Tokenizer
 
 _JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
@@ -1354,18 +1355,7 @@ _ORDINAL = re.compile(
     re.I,
 )
 _EN_ORD = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
-_KANJI_ORD = {
-    "一": 1,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
+_KANJI_ORD = {**{k: v for k, v in DIGITS.items() if v}, "十": 10}  # 一 … 十
 
 
 def _ordinal_item(text: str, history: list[Message]) -> str:

@@ -15,6 +15,16 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from assistant.index.bm25 import bm25_scores
 
 
+def top_nodes(nodes: list[TextNode], scores: np.ndarray, k: int) -> list[NodeWithScore]:
+    """The ``k`` best-scoring nodes with a positive score, best first (ties in index order)."""
+    if scores.size == 0:
+        return []
+    k = min(k, scores.size)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [NodeWithScore(node=nodes[int(i)], score=float(scores[i])) for i in top if scores[i] > 0]
+
+
 class BM25Field(BaseRetriever):
     def __init__(
         self,
@@ -37,13 +47,4 @@ class BM25Field(BaseRetriever):
         if self._allowed is not None and scores.size:
             scores = np.where(self._allowed, scores, 0.0).astype(np.float32)
         self.scores = scores
-        if scores.size == 0:
-            return []
-        k = min(self._top_k, scores.size)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [
-            NodeWithScore(node=self._nodes[int(i)], score=float(scores[i]))
-            for i in top
-            if scores[i] > 0
-        ]
+        return top_nodes(self._nodes, scores, self._top_k)

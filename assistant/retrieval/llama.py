@@ -16,6 +16,7 @@ from pydantic import PrivateAttr
 
 from assistant.embedding.base import Embedder
 from assistant.index.bm25 import bm25_scores
+from assistant.retrieval.lexical import top_nodes
 from assistant.text.tokenizer import Tokenizer
 
 
@@ -62,13 +63,4 @@ class SudachiBM25Retriever(BM25Retriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         scores = self.scores(query_bundle.query_str)
-        if scores.size == 0:
-            return []
-        k = min(self.similarity_top_k, scores.size)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [
-            NodeWithScore(node=self._nodes[int(i)], score=float(scores[i]))
-            for i in top
-            if scores[i] > 0
-        ]
+        return top_nodes(self._nodes, scores, self.similarity_top_k)

@@ -16,6 +16,7 @@ import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from assistant.retrieval.lexical import top_nodes
 from assistant.text.normalize import search_form
 
 MIN_CHARS = 2
@@ -64,13 +65,4 @@ class PhraseField(BaseRetriever):
         if self._allowed is not None and scores.size:
             scores = np.where(self._allowed, scores, 0.0).astype(np.float32)
         self.scores = scores
-        if scores.size == 0:
-            return []
-        k = min(self._top_k, scores.size)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [
-            NodeWithScore(node=self._nodes[int(i)], score=float(scores[i]))
-            for i in top
-            if scores[i] > 0
-        ]
+        return top_nodes(self._nodes, scores, self._top_k)
