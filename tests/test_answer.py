@@ -112,6 +112,19 @@ def test_a_list_of_groups_answers_with_the_group_asked_about(engine: Engine, que
     assert "域内のリソース集積地" not in res.answer  # the other group's items
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "令和5年度の予算総額は？",
+        "株式会社山田製作所の佐藤です。御連合の令和5年度の事業の予算総額を教えてください。",
+        "令和5年度の事業の合計額はいくら？",
+    ],
+)
+def test_the_total_is_the_dated_heading_s_own_figure(engine: Engine, question: str) -> None:
+    res = AnswerEngine(engine).answer(question)
+    assert res.grounded and "55,969千円" in res.answer
+
+
 def test_contents_lines_are_never_evidence(engine: Engine) -> None:
     for q in ("関西チャレンジ②「強みを活用」は何ページ？", "もくじを教えて"):
         res = AnswerEngine(engine).answer(q)

@@ -314,3 +314,25 @@ def test_a_document_title_quoted_in_the_answer_is_not_the_follow_ups_subject() -
     ]
     (p,) = u.understand("その予算は？", history).parts
     assert p.inherited == "関西パビリオン"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "御連合の令和5年度の事業の予算総額を教えてください。",
+        "貴連合の令和5年度の事業の予算総額を教えてください。",
+        "貴局の令和5年度の事業の予算総額を教えてください。",
+    ],
+)
+def test_the_addressee_in_a_letter_is_not_the_topic(question: str) -> None:
+    (p,) = U.understand(question).parts
+    assert "事業" in p.subject and not {"連合", "局", "貴", "御"} & set(p.subject)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [("ご提案の内容を教えてください。", "提案"), ("御事業の予算を教えてください。", "事業")],
+)
+def test_a_polite_prefix_on_a_topic_keeps_the_topic(question: str, topic: str) -> None:
+    (p,) = U.understand(question).parts
+    assert topic in p.subject

@@ -92,6 +92,7 @@ _UNIT_HINT = {
     "rank": "位",
     "ranking": "位",
 }
+_TOTAL_WORDS = frozenset(["総額", "合計", "総予算", "全体", "合計額"])
 MIN_LIST_SCORE = 0.45
 STRICT_LIST = 1.05  # a question that does not ask for a list still gets one if it names it
 MIN_FIGURE_LINK = 0.3
@@ -566,6 +567,8 @@ class EvidenceFinder:
             u = nfkc(u)
             if _TIME_TERM.fullmatch(u) or u not in text:
                 continue
+            if part.total and u in _TOTAL_WORDS:
+                continue  # 「総額」 is the kind of figure asked for, not what it is of
             scored.append((max((w.get(t, 0.0) for t in self.terms(u)), default=0.0), u))
         top = max((s for s, _ in scored), default=0.0)
         # the most distinctive of them: 「関西広域連合の空飛ぶクルマの予算」 is about 空飛ぶクルマ

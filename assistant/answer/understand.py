@@ -1020,6 +1020,10 @@ class Understander:
             prev = ms[mi - 1] if mi else None
             conj = m.surface == "それ" and nxt is not None and nxt.surface in ("から", "と", "に")
             conj = conj and (prev is None or prev.surface in ("、", "。", ","))
+            if _addressee(ms, mi):  # 「貴連合の」「御連合の」: the addressee, not a topic
+                keep.append(False)
+                idx += 1
+                continue
             own = n in r.self_ja or (
                 prev is not None
                 and prev.surface == "の"
@@ -1515,6 +1519,26 @@ def _connective(ms: list[Morpheme], i: int) -> bool:
     if m.normalized in ("更に", "さらに", "加える", "併せる") and m.coarse in ("副詞", "動詞"):
         return True
     return m.surface == "あと" and nxt is not None and nxt.coarse in ("名詞", "補助記号")
+
+
+# organisation nouns that 御 (in kanji) makes "your …" in letters: 御社, 御連合, 御局
+_ORG_NOUNS = frozenset(["社", "連合", "局", "庁", "省", "団体", "機構", "課", "部", "協会", "組合"])
+
+
+def _addressee(ms: list[Morpheme], i: int) -> bool:
+    """The morpheme at ``i`` (or the prefix before it) names the addressee: 貴 + a noun (貴連合,
+    貴局, 貴団体), 御 in kanji + an organisation noun (御連合, 御社). 「ご支援」 is no addressee."""
+    m = ms[i]
+    nxt = ms[i + 1] if i + 1 < len(ms) else None
+    if m.coarse == "接頭辞" and m.surface in ("貴", "御") and nxt is not None:
+        return nxt.coarse == "名詞" and (m.surface == "貴" or nxt.normalized in _ORG_NOUNS)
+    prev = ms[i - 1] if i else None
+    return (
+        prev is not None
+        and m.coarse == "名詞"
+        and prev.coarse == "接頭辞"
+        and (prev.surface == "貴" or (prev.surface == "御" and m.normalized in _ORG_NOUNS))
+    )
 
 
 def _self_refs(morphs: list[Morpheme], self_words: frozenset[str]) -> set[str]:
