@@ -158,6 +158,16 @@ def test_a_year_of_the_past_is_kept_for_the_evidence_to_date() -> None:
         ("さようなら", "bye"),
         ("are you a bot?", "identity"),
         ("あなたは誰ですか？", "identity"),
+        # a remark on the exchange names nothing to search
+        ("ありがとうございました。説明がわかりやすかったです", "thanks"),
+        ("とても丁寧な回答で助かりました。", "thanks"),
+        ("ありがとう。とても参考になりました。", "thanks"),
+        ("よく分かりました！", "thanks"),
+        # the question offers an alternative in a second sentence
+        ("あなたってAI？それとも中の人がいるの？", "identity"),
+        ("君はロボット？それとも本物の人間？", "identity"),
+        ("あなたは人間ですか。あるいはAIですか？", "identity"),
+        ("Are you a bot? Or a real person?", "identity"),
     ],
 )
 def test_chit_chat(question: str, kind: str) -> None:
@@ -167,7 +177,15 @@ def test_chit_chat(question: str, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["こんにちは。GRPの目標は？", "ありがとう。それで予算は？", "AIについて触れていますか？"],
+    [
+        "こんにちは。GRPの目標は？",
+        "ありがとう。それで予算は？",
+        "AIについて触れていますか？",
+        "ありがとう。次は関西パビリオンの予算。",
+        "詳しく説明してください",
+        "関西の成長率は高かったですか",
+        "あなたってAI？それとも関西パビリオンの予算を教えて",
+    ],
 )
 def test_a_greeting_with_a_question_is_a_question(question: str) -> None:
     u = U.understand(

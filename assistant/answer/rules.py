@@ -69,6 +69,7 @@ class RuleSet:
     chitchat: dict[str, Rule]
     social: Cues
     social_words: frozenset[str]  # normalized forms of the social vocabulary
+    remark_words: frozenset[str]  # a remark on the exchange (説明, 参考, 分かる, 易い)
     organisation: tuple[str, ...]
     role_words: frozenset[str]
     self_ja: frozenset[str]
@@ -130,6 +131,7 @@ def load_rules(tok: Tokenizer, path: Path = RULES_FILE) -> RuleSet:
         chitchat=_rules(tok, data["chitchat"]),
         social=_cues(tok, social["ja"], social["en"]),
         social_words=_words(tok, social["ja"]),
+        remark_words=_words(tok, social.get("remark", [])),
         organisation=tuple(asker["organisation"]),
         role_words=_words(tok, asker["role"]),
         self_ja=_words(tok, asker["self_ja"]),

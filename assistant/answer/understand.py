@@ -1205,6 +1205,8 @@ class Understander:
         です」 (no noun) is a remark on the exchange, 「海外に輸出したい」 names 海外 and 輸出."""
         if lang != "ja":
             return bool(set(_en_words(_strip_en(s.text.lower(), self.rules.social.en))) - EN_STOP)
+        if self._remark(s):
+            return False
         return any(
             m.coarse == "名詞"
             and not m.is_("名詞", "数詞")
@@ -1216,8 +1218,16 @@ class Understander:
     # ---- chit-chat -----------------------------------------------------------------------------
     def _identity_question(self, text: str, lang: str) -> bool:
         """「あなたは誰？」, "are you a bot?", 「何ができるの？」: about the assistant itself.
-        Only a short message that is nothing but that (「AIについて触れていますか」 is not)."""
-        if len(text) > 40 or len(self._sentences(text, lang)) > 1:
+        Only a short message that is nothing but that (「AIについて触れていますか」 is not); a
+        second sentence may offer the alternative (「あなたってAI？それとも中の人がいるの？」)."""
+        sentences = [s for s in self._sentences(text, lang) if s.role is not Role.social]
+        if len(text) > 80 or not sentences:
+            return False
+        if len(sentences) > 1:
+            if not all(_alternative(s) for s in sentences[1:]):
+                return False
+            text = sentences[0].text
+        if len(text) > 40:
             return False
         if self.rules.chitchat["identity"].cues.match_en(text) or (
             lang == "ja"
@@ -1235,8 +1245,29 @@ class Understander:
             return True
         return False
 
+    def _remark(self, s: Sentence) -> bool:
+        """「説明がわかりやすかったです」「とても参考になりました」: a statement on the exchange
+        itself, past or evaluative, made only of remark and social words; not a request
+        (「詳しく説明して」 has neither tense nor judgement) and not a question."""
+        if s.role is Role.question:
+            return False
+        judged = any(
+            (m.is_("助動詞") and m.normalized == "た")
+            or m.coarse == "形容詞"
+            or m.is_("接尾辞", "形容詞的")
+            for m in s.morphs
+        )
+        words = self.rules.remark_words | self.rules.social_words
+        return judged and all(
+            m.normalized.lower() in words or m.surface in words
+            for m in s.morphs
+            if (m.content and m.coarse != "接尾辞") or m.is_("接尾辞", "形容詞的")
+        )
+
     def _chitchat(self, text: str, lang: str) -> str:
         morphs = self.tok.parse(text)
+        if lang == "ja" and any(self._remark(s) for s in self._sentences(text, lang)):
+            return "thanks"
         for name in ("identity", "help", "thanks", "bye", "test", "greeting"):
             rule = self.rules.chitchat[name]
             if rule.cues.match_en(text) or (
@@ -1538,6 +1569,20 @@ def _addressee(ms: list[Morpheme], i: int) -> bool:
         and m.coarse == "名詞"
         and prev.coarse == "接頭辞"
         and (prev.surface == "貴" or (prev.surface == "御" and m.normalized in _ORG_NOUNS))
+    )
+
+
+def _alternative(s: Sentence) -> bool:
+    """「それとも中の人がいるの？」, "Or a person?": a short sentence offering another answer
+    to the question before it."""
+    words = [m for m in s.morphs if m.coarse not in ("補助記号", "空白")]
+    if not words or len(s.text) > 25 or not s.text.rstrip(" 。.").endswith(("?", "か", "の")):
+        return False
+    first = words[0]
+    return (
+        first.coarse == "接続詞"
+        or s.text.startswith(("それとも", "もしかして"))
+        or first.surface.lower() in ("or", "maybe")
     )
 
 
