@@ -125,6 +125,44 @@ def test_the_total_is_the_dated_heading_s_own_figure(engine: Engine, question: s
     assert res.grounded and "55,969千円" in res.answer
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "令和5年度の事業は全部でいくら？",
+        "関西広域連合さんの産業振興まわりの事業って、令和5年度は全部でどれくらいの予算規模なんでしょうか？",
+        "令和5年度の事業費は全体でどのくらいですか",
+        "What is the total FY2023 budget?",
+    ],
+)
+def test_the_total_comes_first_before_its_parts(engine: Engine, question: str) -> None:
+    """「全部で」 asks for the total: the heading that states it is the first line, not the
+    largest item under it."""
+    res = AnswerEngine(engine).answer(question)
+    first = res.answer.splitlines()[0]
+    assert res.grounded and "55,969" in first and "22,634" not in first
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "じゃあ令和6年度はその事業にいくら付く予定？",
+        "令和6年度の予算は？",
+        "来年度はいくらになりますか",
+        "What is its budget for FY2024?",
+    ],
+)
+def test_another_fiscal_year_s_budget_does_not_answer(engine: Engine, question: str) -> None:
+    history = [
+        Message("user", "ものづくりの魅力発信の事業について教えて"),
+        Message(
+            "assistant", "「ものづくりをはじめとする地域魅力の発信」が令和5年度事業にあります。"
+        ),
+    ]
+    res = AnswerEngine(engine).answer(question, history=history)
+    claims = re.split("関連|Related", res.answer)[0]
+    assert "8,141" not in res.answer and "千円" not in claims
+
+
 def test_contents_lines_are_never_evidence(engine: Engine) -> None:
     for q in ("関西チャレンジ②「強みを活用」は何ページ？", "もくじを教えて"):
         res = AnswerEngine(engine).answer(q)

@@ -209,6 +209,56 @@ def test_a_follow_up_carries_the_subject_over(question: str) -> None:
     assert "パビリオン" in p.subject
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "じゃあ2030年にはどこまで伸びる見込み？",
+        "2030年にはどのくらい拡大する？",
+        "2030年にはどこまで増える？",
+        "2030年は？",
+    ],
+)
+def test_a_follow_up_naming_only_a_year_and_a_verb_keeps_the_subject(question: str) -> None:
+    history = [
+        Message("user", "先端技術を扱う世界市場って、2020年はどれくらいの規模？"),
+        Message("assistant", "先端技術を扱う世界市場は1兆5,000億ドル(2020)とされています。"),
+    ]
+    p = U.understand(question, history).parts[0]
+    assert "市場" in p.subject and p.inherited
+    assert "location" not in p.needs  # どこまで asks how far, not where
+
+
+@pytest.mark.parametrize(
+    ("question", "n"),
+    [
+        ("国際的にはどんな合意があって、関西広域連合としてはどんな事業をしていますか？", 2),
+        ("予算はいくらで、いつまでに申請すればいいですか", 1),
+        ("海外展開を考えていて、どんな支援が使えますか", 1),
+    ],
+)
+def test_two_questions_joined_by_te_are_two_parts(question: str, n: int) -> None:
+    assert len(U.understand(question).parts) == n
+
+
+def test_a_part_naming_only_the_publisher_takes_the_message_s_topic() -> None:
+    u = U.understand(
+        "海のプラごみ問題に関心があります。関西広域連合としてはどんな事業をしていますか？"
+    )
+    assert "ごみ" in u.parts[-1].subject
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How big was the Union of Kansai Governments' FY2023 budget?",
+        "How much is Kansai's FY2023 budget?",
+    ],
+)
+def test_english_shape_words_and_possessives_are_not_the_subject(question: str) -> None:
+    p = U.understand(question).parts[0]
+    assert not {"big", "much", "governments'", "kansai's"} & set(p.subject)
+
+
 def test_a_follow_up_takes_the_names_the_previous_answer_quoted() -> None:
     history = [
         Message("user", "関西広域連合はスタートアップ向けにどんな事業をしていますか？"),

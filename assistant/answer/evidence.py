@@ -54,6 +54,11 @@ _PAREN_TAIL = re.compile(r"^(.{2,40}?)\s*[(（][^()（）]{1,40}[)）]\s*$")
 _FIGURE_ITEM = re.compile(
     r"^(.{4,80}?)\s*[(（]\s*(約?\d[\d,.]*\s*(?:千|万|億|兆)?\s*円)\s*[)）]\s*$"
 )
+# 「令和5年度事業《予算額:55,969千円》」: a heading that gives its list's total
+_FIGURE_HEADING = re.compile(
+    r"^(.{4,80}?)\s*[《〈<(（]\s*(予算額|総額|事業費)\s*[:：]\s*(約?\d[\d,.]*\s*(?:千|万|億|兆)?\s*円)\s*[》〉>)）]\s*$"
+)
+_FISCAL_YEAR = re.compile(r"令和\s*(?:\d+|元)\s*年度|\d{4}\s*年度")
 _TIME_TERM = re.compile(r"\d+|年|年度|月|令和|平成|fy\d*|[一二三四五六七八九十]+")
 _UNIT_HINT = {
     "予算": "円",
@@ -509,6 +514,12 @@ class EvidenceFinder:
                 continue  # a paraphrase: only a line that means the same may answer
             if hint and not any(hint in q for q in quantities):
                 continue  # 「補助率は？」 is not answered by a budget in 円
+            if (
+                part.years
+                and _FISCAL_YEAR.search(f"{text} {path}")
+                and not _dated(f"{text} {path}", part.years)
+            ):
+                continue  # 「令和6年度はいくら？」 is not answered by the 令和5年度 budget
             actual = _is_actual(text)
             dated = bool(part.years) and _dated(nfkc(f"{text} {heads}"), part.years)
             if part.when is not When.now and part.years and part.when is not When.target:
@@ -526,6 +537,20 @@ class EvidenceFinder:
         if not scored:
             return False
         scored.sort(key=lambda s: -s[0])
+        if part.total:
+            # 「全部でいくら？」: the heading or lead that states the total answers it; the
+            # items below it are its parts, however well they name the subject
+            heads = [
+                s
+                for s in scored
+                if s[1].node and s[1].node.kind in (NodeKind.heading, NodeKind.lead)
+            ]
+            if heads:
+                scored = [heads[0]] + [s for s in scored if s is not heads[0]]
+                scored[0] = (
+                    max(scored[0][0], scored[1][0] if len(scored) > 1 else 0.0),
+                    *scored[0][1:],
+                )
         top = scored[0][0]
         chosen = [s for s in scored if s[0] >= top - 0.15]
         if part.rank and not dates:
@@ -555,6 +580,8 @@ class EvidenceFinder:
             parent = outline.get(first.node.parent) if first.node else None
             if parent is not None and "予算額" in parent.text and hint == "円":
                 ev.figure_kind = "予算額"
+        elif h := _FIGURE_HEADING.match(nfkc(first.text)):
+            ev.figure_name, ev.figure_kind, ev.figure = h.group(1).strip(), h.group(2), h.group(3)
         return True
 
     def _units(self, ev: Evidence, part: Part, w: dict[str, float]) -> list[str]:

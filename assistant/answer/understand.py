@@ -487,6 +487,7 @@ class Part:
         False  # the head only names the kind of answer (「どのような取組み」): not a filter
     )
     compounds: list[str] = field(default_factory=list)  # the subject's words as written (6次産業化)
+    predicates: set[str] = field(default_factory=set)  # subject words that are verbs (伸びる)
 
     @property
     def query(self) -> str:
@@ -823,7 +824,8 @@ class Understander:
         return [p for p in parts if p.subject or p.needs or p.asks is not Asks.other or p.anaphoric]
 
     def _split(self, s: Sentence) -> list[Sentence]:
-        """At a conjunction after a comma (「、それから」「、また」), or 「と、」 between two asks."""
+        """At a conjunction after a comma (「、それから」「、また」), or 「と、」 or 「…て、」 between
+        two asks."""
         cuts = [0]
         ms = s.morphs
         background = 0
@@ -840,6 +842,14 @@ class Understander:
                         i + 1
                     )  # 「海外への販路開拓を検討しており、」: the asker's situation
             elif m.surface == "、" and prev.surface == "と" and self._cue_on_both_sides(ms, i):
+                cuts.append(i + 1)
+            elif (
+                m.surface in ("、", ",")
+                and prev.is_("助詞", "接続助詞")
+                and self._has_cue(ms[:i])
+                and self._has_cue(ms[i + 1 :])
+            ):
+                # 「どんな合意があって、関西広域連合としてはどんな事業を…」: two questions in one
                 cuts.append(i + 1)
         cuts.append(len(ms))
         if background:
@@ -882,6 +892,9 @@ class Understander:
                     cue_idx.update(i for a, b in spans for i in range(a, b))
         for name, rule in r.needs.items():
             spans = rule.cues.match_ja(norms) if lang == "ja" else []
+            if name == "location":
+                # 「どこまで伸びる？」 asks how far (an extent), not where
+                spans = [(a, b) for a, b in spans if norms[b : b + 1] != ["まで"]]
             if spans or (lang == "en" and rule.cues.match_en(s.text)):
                 part.needs.append(name)
                 cue_idx.update(i for a, b in spans for i in range(a, b))
@@ -965,7 +978,13 @@ class Understander:
             return bool({"all", "each", "list", "which"} & set(words)) and any(
                 w.endswith("s") and len(w) > 4 for w in words
             )
-        return any(m.normalized in ("全部", "全て", "其々", "一覧", "各") for m in s.morphs)
+        ms = s.morphs
+        return any(
+            m.normalized in ("全部", "全て", "其々", "一覧", "各")
+            # 「全部で」「全てで」 is the total (「全部でどれくらいの予算？」), not each figure
+            and not (i + 1 < len(ms) and ms[i + 1].surface == "で")
+            for i, m in enumerate(ms)
+        )
 
     def _definition_form(self, s: Sentence) -> bool:
         ms = s.morphs
@@ -1063,6 +1082,17 @@ class Understander:
             if k and m.coarse != "助詞"
         ]
         part.subject = [t for t in part.subject if t.strip()]
+        ms = s.morphs
+        part.predicates = {
+            m.normalized.lower()
+            for i, (m, k) in enumerate(zip(ms, keep, strict=True))
+            if k
+            and (
+                m.coarse in ("動詞", "形容詞", "助動詞")
+                # 「拡大する」: a verbal noun used as the verb
+                or (i + 1 < len(ms) and m.coarse == "名詞" and ms[i + 1].normalized == "為る")
+            )
+        }
         part.names = [
             m.surface
             for m, k in zip(s.morphs, keep, strict=True)
@@ -1085,7 +1115,17 @@ class Understander:
         text = s.text
         for w in sorted(asker.words, key=len, reverse=True):
             text = text.replace(w, " ")
-        words = [w for w in _en_words(text) if w not in EN_STOP]
+        # the words that say what kind of answer is wanted ("how big", "how much") are not
+        # what it is about, as the Japanese cues are not
+        shapes = [
+            p
+            for name, rule in self.rules.asks.items()
+            if name in part.cues and not rule.subject
+            for p in rule.cues.en
+        ]
+        text = _strip_en(text.lower(), tuple(shapes))
+        words = [re.sub(r"'s?$", "", w) for w in _en_words(text)]  # "Governments'" → governments
+        words = [w for w in words if w and w not in EN_STOP]
         part.anaphoric = any(w in EN_ANAPHORA for w in _en_words(s.text))
         part.subject = words
         part.phrase = " ".join(words[:6])
@@ -1114,6 +1154,18 @@ class Understander:
                 previous = p
                 continue
             own = _specific(p) and self._known(p)
+            if own and not p.anaphoric and _generic(p):
+                # 「海のプラごみ問題に関心があります。…関西広域連合としてはどんな事業を？」: a part
+                # that names only the publisher and its offers is about the message's topic
+                before = [
+                    s
+                    for s in sentences[: p.sentence]
+                    if s.role in (Role.context, Role.profile) and self._has_topic(s, p.lang)
+                ]
+                if before:
+                    self._inherit(p, before[-1].text, None)
+                previous = p
+                continue
             if own and not p.anaphoric:
                 previous = p
                 continue
@@ -1728,12 +1780,26 @@ def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
 
 
 def _specific(p: Part) -> bool:
-    """The part names something of its own (not only cue words, a time or 関西)."""
+    """The part names something of its own (not only cue words, a time, 関西 or what is
+    done: 「じゃあ2030年にはどこまで伸びる見込み？」 names no thing)."""
     return any(
         t
         for t in p.subject
-        if t not in ("関西", "kansai") and t not in p.soft and not _TIME_WORD.fullmatch(t)
+        if t not in ("関西", "kansai")
+        and t not in p.soft
+        and t not in p.predicates
+        and not _TIME_WORD.fullmatch(t)
     )
+
+
+_PUBLISHER = frozenset(["関西", "広域", "連合", "関西広域連合", "kansai", "union", "governments"])
+
+
+def _generic(p: Part) -> bool:
+    """The part names only the publisher and what it offers (「関西広域連合としてはどんな事業を」)."""
+    own = [t for t in p.subject if t not in p.soft and t not in p.predicates]
+    own = [t for t in own if not _TIME_WORD.fullmatch(t)]
+    return bool(own) and all(t in _PUBLISHER or t in _OFFER for t in own)
 
 
 _TIME_WORD = re.compile(r"\d+|年|年度|月|日|令和|平成|元|fy\d*")
