@@ -540,17 +540,16 @@ class EvidenceFinder:
         if part.total:
             # 「全部でいくら？」: the heading or lead that states the total answers it; the
             # items below it are its parts, however well they name the subject
-            heads = [
-                s
-                for s in scored
-                if s[1].node and s[1].node.kind in (NodeKind.heading, NodeKind.lead)
+            tops = [
+                sc
+                for sc in scored
+                if sc[1].node and sc[1].node.kind in (NodeKind.heading, NodeKind.lead)
             ]
-            if heads:
-                scored = [heads[0]] + [s for s in scored if s is not heads[0]]
-                scored[0] = (
-                    max(scored[0][0], scored[1][0] if len(scored) > 1 else 0.0),
-                    *scored[0][1:],
-                )
+            if tops:
+                lead = tops[0]
+                rest = [sc for sc in scored if sc is not lead]
+                best = max([lead[0], *(sc[0] for sc in rest)])
+                scored = [(best, lead[1], lead[2]), *rest]
         top = scored[0][0]
         chosen = [s for s in scored if s[0] >= top - 0.15]
         if part.rank and not dates:
