@@ -240,6 +240,20 @@ def test_two_questions_joined_by_te_are_two_parts(question: str, n: int) -> None
     assert len(U.understand(question).parts) == n
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "GRPの目標額はいくらですか？それと、前回改訂版で掲げていた目標額はいくらだったんでしょう？",
+        "GRPの目標は？前回の目標はいくらでしたか？",
+        "GRPの目標額と、以前の目標額を教えて",
+    ],
+)
+def test_the_same_figure_at_another_time_is_a_part_of_its_own(question: str) -> None:
+    parts = U.understand(question).parts
+    assert [p.when for p in parts] == [When.target, When.past]
+    assert "grp" in parts[1].subject and parts[1].phrase == parts[0].phrase
+
+
 def test_a_part_naming_only_the_publisher_takes_the_message_s_topic() -> None:
     u = U.understand(
         "海のプラごみ問題に関心があります。関西広域連合としてはどんな事業をしていますか？"

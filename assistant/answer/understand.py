@@ -1190,6 +1190,8 @@ class Understander:
     ) -> None:
         extra = [q for q in quoted or [] if q not in source]  # 「関西パビリオン」 once
         p.inherited = " ".join(dict.fromkeys([*extra, source])).strip()
+        if src is not None and src.phrase and not _specific(p):
+            p.phrase = src.phrase  # 「前回掲げていた目標額は？」 is about GRP, not 「掲げ」
         terms = list(src.subject) if src is not None else self._terms(source)
         for q in quoted or []:
             terms += self._terms(q)
@@ -1766,6 +1768,10 @@ def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
             prev = out[-1]
             if p.asks not in (Asks.other, prev.asks) and prev.asks is not Asks.other:
                 out.append(p)  # 「…ブランドと、令和5年度の予算額を」: its own question
+                continue
+            if p.when not in (When.any, prev.when) and p.asks is not Asks.other:
+                # 「目標額は？それと、前回の目標額は？」: the same figure at another time
+                out.append(p)
                 continue
             prev.cues |= p.cues
             prev.needs += [n for n in p.needs if n not in prev.needs]
