@@ -44,3 +44,31 @@ def test_the_years_of_an_answer_are_those_of_its_documents() -> None:
     assert stats.years_of([_passage("vision")]) == {"2023"}  # no 令和6年度 budget in the vision
     assert stats.years_of([_passage("vision"), _passage("law")]) == {"2023", "2024"}
     assert stats.years_of([]) == {"2023", "2024"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "その告知を受けた日から三十日以内に当該広域連合の長に異議を申し出ることができる。",
+        "脱退する日の二年前までに他の全ての構成団体に書面で予告をし",
+        "通知を受けた日から六箇月以内に",
+        "14日以内に届け出なければならない",
+    ],
+)
+def test_a_period_counted_from_an_event_answers_when(line: str) -> None:
+    """「いつまでに異議を申し出れば？」 is answered by 「三十日以内」, in kanji or digits."""
+    from assistant.answer.evidence import _WHEN
+    from assistant.answer.rules import load_rules
+    from assistant.text.numerals import normalize_numbers
+    from assistant.text.tokenizer import get_tokenizer
+
+    assert _WHEN.search(normalize_numbers(line))
+    deadline = load_rules(get_tokenizer()).needs["deadline"].evidence
+    assert deadline is not None
+    assert deadline.search(line) or "前" in line
+
+
+def test_a_period_is_not_read_into_a_plain_number() -> None:
+    from assistant.answer.evidence import _WHEN
+
+    assert not _WHEN.search("委員三十人以内で組織する".replace("三十", "30"))
