@@ -128,6 +128,38 @@ def test_the_total_is_the_dated_heading_s_own_figure(engine: Engine, question: s
 @pytest.mark.parametrize(
     "question",
     [
+        "希少性で付加価値を上げる例ってどんなのがあるんだろう",
+        "希少性の具体例を全部教えて",
+        "付加価値を高める「希少性」には何が挙げられていますか",
+    ],
+)
+def test_a_list_written_after_a_colon_is_listed(engine: Engine, question: str) -> None:
+    """「・希少性(付加価値の向上):産地限定、厳選素材、名工の逸品、会員限定、期間限定」: the items
+    follow the name in the same line."""
+    res = AnswerEngine(engine).answer(question)
+    for item in ("産地限定", "厳選素材", "名工の逸品", "会員限定", "期間限定"):
+        assert item in res.answer
+    assert "(付加価値の向上)は" in res.answer.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "デジタル活用による生産性向上(DX)の具体例として何が書かれているか、一覧でお願いします",
+        "デジタル活用による生産性の向上の例を一覧で",
+    ],
+)
+def test_a_list_asked_for_as_a_list_of_a_figure_noun_stays_a_list(
+    engine: Engine, question: str
+) -> None:
+    """「生産性」 names a figure, but 「一覧で」 asks for the list of examples."""
+    res = AnswerEngine(engine).answer(question)
+    assert "生産工程の自動化・省人化" in res.answer and "需要予測の高度化" in res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
         "令和5年度の事業は全部でいくら？",
         "関西広域連合さんの産業振興まわりの事業って、令和5年度は全部でどれくらいの予算規模なんでしょうか？",
         "令和5年度の事業費は全体でどのくらいですか",

@@ -377,9 +377,17 @@ class EvidenceFinder:
             if members:
                 out.append((anchor.text, above, members))
         parts = _enumeration(anchor.text) if anchor.kind in (NodeKind.text, NodeKind.lead) else []
+        label = ""
         if len(parts) >= 3:
             prev = _previous_sibling(anchor, outline)
             label = prev.text if prev is not None else ""
+        elif anchor.kind in (NodeKind.item, NodeKind.text):
+            # 「・希少性(付加価値の向上):産地限定、厳選素材、名工の逸品、…」: a name, a colon, and
+            # its examples in one line
+            name, colon, rest = strip_bullet(nfkc(anchor.text)).partition(":")
+            parts = _enumeration(rest) if colon and 2 <= len(name) <= 40 else []
+            label = name
+        if len(parts) >= 3:
             fake = [
                 Node(
                     id=f"{anchor.id}.{i}",
@@ -787,7 +795,10 @@ def _name(text: str) -> str:
 def _label(anchor: str, question: str) -> str:
     """What a list is called, copied from its anchor: a short heading whole (「2つの将来像」), or
     the counted phrase the question shares with a long one (「4つのバリュー」); else nothing."""
-    core = strip_bullet(nfkc(anchor)).strip("【】[]()（） ")
+    core = strip_bullet(nfkc(anchor)).strip()
+    for o, c in ("【】", "[]", "()", "（）"):
+        if core.startswith(o) and core.endswith(c):
+            core = core[1:-1].strip()  # 「【2つの将来像】」, not the gloss of 「…の向上(DX)」
     # a name, not a clause: 「世界人口は80億人に到達」 does not label its sub-items
     if 2 <= len(core) <= 20 and "|" not in core and not re.search(r"[はがを]", core):
         return core

@@ -981,8 +981,11 @@ class Understander:
         ms = s.morphs
         return any(
             m.normalized in ("全部", "全て", "其々", "一覧", "各")
-            # 「全部で」「全てで」 is the total (「全部でどれくらいの予算？」), not each figure
-            and not (i + 1 < len(ms) and ms[i + 1].surface == "で")
+            # 「全部で」「全てで」 is the total (「全部でどれくらいの予算？」), not each figure;
+            # 「一覧で」 is still a list
+            and not (
+                m.normalized in ("全部", "全て") and i + 1 < len(ms) and ms[i + 1].surface == "で"
+            )
             for i, m in enumerate(ms)
         )
 
