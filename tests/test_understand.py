@@ -254,6 +254,24 @@ def test_the_same_figure_at_another_time_is_a_part_of_its_own(question: str) -> 
     assert "grp" in parts[1].subject and parts[1].phrase == parts[0].phrase
 
 
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("「…チャレンジ」の中で取り上げれてる分野ってなんでしたっけ?", Asks.list),
+        ("挙げられている事業とは何ですか", Asks.list),
+        ("取り上げられてる分野ってなに？", Asks.list),
+        ("VUCAって何？", Asks.definition),
+        ("スピルオーバーとは何ですか", Asks.definition),
+        ("関西の強みとは？", Asks.definition),
+        ("万博で目指される姿とはどういうもの？", Asks.definition),
+    ],
+)
+def test_what_of_a_noun_modified_by_a_clause_asks_for_its_members(
+    question: str, asks: Asks
+) -> None:
+    assert U.understand(question).parts[0].asks is asks
+
+
 def test_a_part_naming_only_the_publisher_takes_the_message_s_topic() -> None:
     u = U.understand(
         "海のプラごみ問題に関心があります。関西広域連合としてはどんな事業をしていますか？"

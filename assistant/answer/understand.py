@@ -954,6 +954,10 @@ class Understander:
             cues.discard(Asks.support)
         if Asks.definition in cues and len(cues) > 1 and not self._definition_form(s):
             cues.discard(Asks.definition)
+        if Asks.definition in cues and _relative_head(s.morphs):
+            # 「…の中で取り上げられてる分野って何？」: which ones, not what the word means
+            cues.discard(Asks.definition)
+            cues.add(Asks.list)
         for a in _ASKS_ORDER:
             if a in cues:
                 if (
@@ -1627,6 +1631,25 @@ def _addressee(ms: list[Morpheme], i: int) -> bool:
         and prev.coarse == "接頭辞"
         and (prev.surface == "貴" or (prev.surface == "御" and m.normalized in _ORG_NOUNS))
     )
+
+
+def _relative_head(ms: list[Morpheme]) -> bool:
+    """The noun before 「って」/「とは」 is modified by a clause ending in a verb (「取り上げられてる
+    分野って」, 「挙げられている事業とは」): the question asks for its members."""
+    for i, m in enumerate(ms):
+        topic = m.surface in ("って", "とは") or (
+            m.surface == "と" and i + 1 < len(ms) and ms[i + 1].surface == "は"
+        )
+        rest = [x.normalized for x in ms[i + 1 : i + 4] if x.coarse not in ("補助記号", "助詞")]
+        if not topic or i < 2 or not rest or rest[0] not in ("何", "なに", "なん"):
+            continue
+        j = i - 1
+        while j >= 0 and ms[j].coarse in ("名詞", "接尾辞") and ms[j].pos[1:2] != ("固有名詞",):
+            j -= 1
+        if j == i - 1 or j < 0:
+            return False
+        return ms[j].coarse in ("動詞", "助動詞") or ms[j].is_("助詞", "接続助詞")
+    return False
 
 
 def _alternative(s: Sentence) -> bool:
