@@ -187,3 +187,48 @@ def test_pipeline_stores_the_outline_with_chunk_ids_and_reuses_it(
     assert [n.to_json() for n in read_outline(gen2)[doc_id]] == [
         n.to_json() for n in outline[doc_id]
     ]
+
+
+@pytest.mark.parametrize(
+    ("file", "article", "n"),
+    [
+        ("404AC1000000110_20110830_423AC0000000105.html", "第三条", 5),  # 大阪湾臨海地域開発整備法
+        ("362AC1000000072_20110830_423AC0000000105.html", "第六条", 5),  # 関西文化学術研究都市
+        ("338AC0000000154_20250401_506AC0000000023.html", "第二条", 4),  # 中小企業基本法
+    ],
+)
+def test_a_paragraph_that_announces_items_lists_its_go(file: str, article: str, n: int) -> None:
+    """「次に掲げる事項」: the 号 under the paragraph are the members of its list."""
+    from assistant.answer.outline import Outline
+    from ingest.statute import parse
+
+    path = RELATED / file
+    statute = parse(path.read_text(encoding="utf-8"), path, "s")
+    outline = Outline(statute.outline)
+    leads = [
+        n_
+        for n_ in statute.outline
+        if n_.kind is NodeKind.lead and n_.text.startswith(article + " ")
+    ]
+    assert leads, article
+    members = outline.members(leads[0])
+    assert len(members) >= n and members[0].text.startswith("一")
+
+
+def test_a_short_name_written_in_a_title_s_characters_is_its_abbreviation() -> None:
+    from assistant.answer.judge import _abbreviates
+    from assistant.retrieval.searcher import Passage
+
+    p = Passage(
+        id="x#1",
+        doc_id="x",
+        title="関西文化学術研究都市建設促進法",
+        section="第六条(建設計画の内容)",
+        position={},
+        text="建設計画には、次に掲げる事項を定めるものとする。",
+        score=1.0,
+    )
+    assert _abbreviates("学研", [p])
+    assert not _abbreviates("九州", [p])
+    assert not _abbreviates("佐藤", [p])
+    assert not _abbreviates("関西", [p])  # written as it is: not an abbreviation

@@ -135,7 +135,11 @@ class Judge:
     ) -> Coverage:
         part = ev.part
         related = self.related(ev, idf)
-        unknown = self.unknown(part, vocabulary)
+        unknown = [
+            n
+            for n in self.unknown(part, vocabulary)
+            if n in OTHER_REGIONS or not _abbreviates(n, ev.passages)
+        ]
         if unknown:
             return Coverage(False, "unknown", "、".join(unknown), related=related)
         years = [y for y in part.years if y not in corpus_years]
@@ -259,6 +263,20 @@ class Judge:
             return False
         terms = [t for t in part.subject if t not in part.soft and len(t) > 1]
         return bool(terms) and not any(t in vocabulary for t in terms)
+
+
+def _abbreviates(name: str, passages: list[Passage]) -> bool:
+    """「学研」 for 関西文化学術研究都市, 「大阪湾」 aside: a short kanji name whose characters occur
+    in order, close together, in a title or heading of the passages found is their abbreviation."""
+    if not 2 <= len(name) <= 4 or not re.fullmatch(r"[\u3400-\u9fff]+", name):
+        return False
+    pattern = re.compile(".{0,3}".join(re.escape(c) for c in name))
+    for p in passages:
+        for text in (p.title, p.section.split(" > ")[-1]):
+            m = pattern.search(nfkc(text))
+            if m and m.group() != name:
+                return True
+    return False
 
 
 def _answers_itself(part: Part, ev: Evidence) -> bool:

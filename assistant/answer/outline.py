@@ -50,6 +50,8 @@ class Outline:
         table row's cell paragraphs, an item's sub-items."""
         if node.kind is NodeKind.lead:
             ids = node.extra.get("items") or []
+            if not ids:  # a statute's 「次に掲げる事項」: its 号 hang under it
+                return [k for k in self.kids(node) if k.kind is NodeKind.item]
             return [self.nodes[i] for i in ids if i in self.nodes]
         kids = [k for k in self.kids(node) if k.kind in LISTABLE or k.kind is NodeKind.lead]
         if node.kind is NodeKind.row:

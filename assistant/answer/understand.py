@@ -954,8 +954,9 @@ class Understander:
             cues.discard(Asks.support)
         if Asks.definition in cues and len(cues) > 1 and not self._definition_form(s):
             cues.discard(Asks.definition)
-        if Asks.definition in cues and _relative_head(s.morphs):
-            # 「…の中で取り上げられてる分野って何？」: which ones, not what the word means
+        if (not cues or Asks.definition in cues) and _relative_head(s.morphs):
+            # 「…の中で取り上げられてる分野って何？」「必ず定める事項を教えて」: which ones, not
+            # what the word means
             cues.discard(Asks.definition)
             cues.add(Asks.list)
         for a in _ASKS_ORDER:
@@ -1634,14 +1635,17 @@ def _addressee(ms: list[Morpheme], i: int) -> bool:
 
 
 def _relative_head(ms: list[Morpheme]) -> bool:
-    """The noun before 「って」/「とは」 is modified by a clause ending in a verb (「取り上げられてる
-    分野って」, 「挙げられている事業とは」): the question asks for its members."""
+    """What is asked is a noun modified by a clause ending in a verb (「取り上げられてる分野って
+    何」, 「挙げられている事業とは何」, 「配慮しなければならない事項は何」, 「必ず定める事項を教えて」):
+    the question asks for its members."""
     for i, m in enumerate(ms):
-        topic = m.surface in ("って", "とは") or (
+        topic = m.surface in ("って", "とは", "は") or (
             m.surface == "と" and i + 1 < len(ms) and ms[i + 1].surface == "は"
         )
         rest = [x.normalized for x in ms[i + 1 : i + 4] if x.coarse not in ("補助記号", "助詞")]
-        if not topic or i < 2 or not rest or rest[0] not in ("何", "なに", "なん"):
+        what = bool(rest) and rest[0] in ("何", "なに", "なん")
+        told = m.surface == "を" and bool(rest) and rest[0] in ("教える", "知る")
+        if not ((topic and what) or told) or i < 2:
             continue
         j = i - 1
         while j >= 0 and ms[j].coarse in ("名詞", "接尾辞") and ms[j].pos[1:2] != ("固有名詞",):
