@@ -272,6 +272,33 @@ def test_what_of_a_noun_modified_by_a_clause_asks_for_its_members(
     assert U.understand(question).parts[0].asks is asks
 
 
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [
+        ("海外展開を考えているんですけど、どんな支援がありますか", "海外"),
+        ("輸出を検討しており、使える事業はありますか", "輸出"),
+        (
+            "補助金の申請書に「経営資源」と出てくるのですが、中小企業基本法ではこれは何を指していますか。",
+            "資源",
+        ),
+    ],
+)
+def test_a_question_about_the_situation_before_it_takes_its_subject(
+    question: str, word: str
+) -> None:
+    """The clause that states the asker's situation is not searched as a part of its own, but
+    what a bare question (「どんな支援が」, 「これは何を」) is about comes from it."""
+    parts = U.understand(question).parts
+    assert len(parts) == 1 and word in parts[0].subject
+
+
+def test_a_quoted_term_in_the_situation_is_the_term_defined() -> None:
+    p = U.understand(
+        "補助金の申請書に「経営資源」と出てくるのですが、中小企業基本法ではこれは何を指していますか。"
+    ).parts[0]
+    assert p.asks is Asks.definition and p.term == "経営資源" and not p.needs
+
+
 def test_a_part_naming_only_the_publisher_takes_the_message_s_topic() -> None:
     u = U.understand(
         "海のプラごみ問題に関心があります。関西広域連合としてはどんな事業をしていますか？"

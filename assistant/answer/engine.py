@@ -63,6 +63,19 @@ class CorpusStats:
     outline: Outline
     katakana: set[str] = field(default_factory=set)
     doc_years: dict[str, set[str]] = field(default_factory=dict)
+    doc_titles: dict[str, str] = field(default_factory=dict)  # title (NFKC) → doc id
+
+    def named_documents(self, text: str) -> list[str]:
+        """The documents a question names by their title (「中小企業基本法では…」): the longest
+        titles first, and a title inside a longer named one does not count again."""
+        t = unicodedata.normalize("NFKC", text)
+        out: list[str] = []
+        seen: list[str] = []
+        for title in sorted(self.doc_titles, key=len, reverse=True):
+            if len(title) >= 4 and title in t and not any(title in s for s in seen):
+                seen.append(title)
+                out.append(self.doc_titles[title])
+        return out
 
     def years_of(self, passages: list[Passage]) -> set[str]:
         """The years the documents of these passages speak of: a statute amended in 令和6年
@@ -242,7 +255,11 @@ class AnswerEngine:
                 blocks.append(self._support_found(i, u, part, slot))
                 continue
             qvec = self.engine.embedder.embed_query(part.query)
-            found = self.retrieve(part.query, part.lang, k, qvec, documents)
+            # 「中小企業基本法では…」: a part that names a document is searched in it
+            named = None if documents else stats.named_documents(part.query) or None
+            found = self.retrieve(part.query, part.lang, k, qvec, documents or named)
+            if named and not found:
+                found = self.retrieve(part.query, part.lang, k, qvec, documents)
             ev = self.finder.find(part, found, stats.outline, stats.idf, qvec)
             cov = self.judge.judge(ev, stats.vocabulary, stats.years_of(ev.passages), stats.idf)
             ids = [slot(p) for p in ev.passages]
@@ -507,7 +524,14 @@ class AnswerEngine:
             n = max(1, len(idx.records))
             idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
             nodes = [n for doc in idx.outline.values() for n in doc]
-            st = CorpusStats(idx.marker, idf, set(df), years, Outline(nodes), kata, doc_years)
+            titles = {
+                unicodedata.normalize("NFKC", str(r.get("title", ""))): str(r.get("doc_id", ""))
+                for r in idx.records.values()
+                if r.get("title") and r.get("doc_id")
+            }
+            st = CorpusStats(
+                idx.marker, idf, set(df), years, Outline(nodes), kata, doc_years, titles
+            )
             self.understander.titles = frozenset(
                 unicodedata.normalize("NFKC", str(r.get("title", ""))) for r in idx.records.values()
             )

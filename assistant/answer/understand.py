@@ -819,9 +819,23 @@ class Understander:
     # ---- parts --------------------------------------------------------------------------------
     def _parts(self, s: Sentence, lang: str, asker: Asker) -> list[Part]:
         pieces = self._split(s) if lang == "ja" else [s]
-        pieces = self._without_background(pieces)
-        parts = [self._part(p, lang, asker) for p in pieces]
-        return [p for p in parts if p.subject or p.needs or p.asks is not Asks.other or p.anaphoric]
+        kept = self._without_background(pieces)
+        background = [p for p in pieces if p not in kept]
+        parts = [self._part(p, lang, asker) for p in kept]
+        parts = [
+            p for p in parts if p.subject or p.needs or p.asks is not Asks.other or p.anaphoric
+        ]
+        if background:
+            # 「海外展開を考えているんですけど、どんな支援がありますか」: what the question is
+            # about is in the clause that states the situation
+            for p in parts:
+                # (「令和5年度の事業の予算を」 names its own subject: the situation stays out)
+                if p.anaphoric or not _specific(p) or (_generic(p) and not p.years):
+                    self._inherit(p, background[-1].text, None)
+                    quoted = re.findall(r"「([^」]{1,30})」", background[-1].text)
+                    if p.asks is Asks.definition and quoted:
+                        p.term = quoted[-1]  # 「「経営資源」と出てくるのですが、これは何を指す」
+        return parts
 
     def _split(self, s: Sentence) -> list[Sentence]:
         """At a conjunction after a comma (「、それから」「、また」), or 「と、」 or 「…て、」 between
@@ -837,7 +851,7 @@ class Understander:
                 cuts.append(i)
             elif m.surface in ("、", ",") and _background_end(ms[:i]) and not background:
                 left, right = ms[:i], ms[i + 1 :]
-                if not self._has_cue(left) and self._has_cue(right):
+                if (not self._has_cue(left) or _explanatory_end(left)) and self._has_cue(right):
                     background = (
                         i + 1
                     )  # 「海外への販路開拓を検討しており、」: the asker's situation
@@ -1574,6 +1588,14 @@ def _phrase(morphs: list[Morpheme], keep: list[bool]) -> str:
     if len(run) > len(best):
         best = run
     return "".join(m.surface for m in best).strip("「」()")
+
+
+def _explanatory_end(ms: list[Morpheme]) -> bool:
+    """「…と出てくるのですが、」「…を検討しているんですけど、」: the explanatory の/ん, a copula and
+    が/けど mark what comes before as the asker's situation, whatever words it uses."""
+    words = [m.surface for m in ms if m.coarse not in ("補助記号", "空白")]
+    tail = "".join(words[-3:])
+    return bool(re.search(r"[のん](?:です|だ|でございます)(?:が|けど|けれど|けれども)$", tail))
 
 
 def _background_end(ms: list[Morpheme]) -> bool:
