@@ -81,3 +81,25 @@ def test_a_period_is_not_read_into_a_plain_number() -> None:
     from assistant.answer.evidence import _WHEN
 
     assert not _WHEN.search("委員三十人以内で組織する".replace("三十", "30"))
+
+
+def test_a_question_that_names_a_document_s_title_names_that_document() -> None:
+    stats = CorpusStats(
+        "m",
+        {},
+        set(),
+        set(),
+        Outline([]),
+        doc_titles={
+            "中小企業基本法": "sme",
+            "中小企業支援法": "support",
+            "近畿圏整備法": "kinki",
+            "地方自治法": "laj",
+        },
+    )
+    assert stats.named_documents("中小企業基本法では「経営資源」は何を指す？") == ["sme"]
+    assert stats.named_documents("近畿圏整備法の既成都市区域と地方自治法の広域連合") == [
+        "kinki",
+        "laj",
+    ]
+    assert stats.named_documents("中小企業の定義は？") == []  # no title, no filter
