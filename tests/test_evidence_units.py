@@ -103,3 +103,18 @@ def test_a_question_that_names_a_document_s_title_names_that_document() -> None:
         "laj",
     ]
     assert stats.named_documents("中小企業の定義は？") == []  # no title, no filter
+
+
+def test_the_start_of_a_long_title_names_its_document_and_scopes_the_search() -> None:
+    stats = CorpusStats(
+        "m",
+        {},
+        set(),
+        set(),
+        Outline([]),
+        doc_titles={"関西文化学術研究都市建設促進法": "gakken", "地方自治法": "laj"},
+    )
+    q = "関西文化学術研究都市の建設計画にはどんな事項を定めますか"
+    assert stats.named_documents(q) == ["gakken"]
+    assert stats.scope_phrases(q) == ["関西文化学術研究都市"]
+    assert stats.named_documents("関西の文化について") == []  # 5 characters are not a name

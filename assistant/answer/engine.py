@@ -68,13 +68,29 @@ class CorpusStats:
     def named_documents(self, text: str) -> list[str]:
         """The documents a question names by their title (「中小企業基本法では…」): the longest
         titles first, and a title inside a longer named one does not count again."""
+        return [d for d, _ in self._named(text)]
+
+    def scope_phrases(self, text: str) -> list[str]:
+        """The words of the question that only name the document (「関西文化学術研究都市の」)."""
+        return [w for _, w in self._named(text)]
+
+    def _named(self, text: str) -> list[tuple[str, str]]:
+        """(doc id, what the question wrote of its title): the whole title (4+ characters), or
+        its first 6+ characters (「関西文化学術研究都市」 of 関西文化学術研究都市建設促進法,
+        「外国人観光旅客の来訪」 of 外国人観光旅客の来訪の促進等による…法律)."""
         t = unicodedata.normalize("NFKC", text)
-        out: list[str] = []
+        out: list[tuple[str, str]] = []
         seen: list[str] = []
         for title in sorted(self.doc_titles, key=len, reverse=True):
-            if len(title) >= 4 and title in t and not any(title in s for s in seen):
-                seen.append(title)
-                out.append(self.doc_titles[title])
+            written = title if len(title) >= 4 and title in t else ""
+            if not written:
+                k = len(title) - 1
+                while k >= 6 and title[:k] not in t:
+                    k -= 1
+                written = title[:k] if k >= 6 else ""
+            if written and not any(written in s for s in seen):
+                seen.append(written)
+                out.append((self.doc_titles[title], written))
         return out
 
     def years_of(self, passages: list[Passage]) -> set[str]:
@@ -257,8 +273,16 @@ class AnswerEngine:
             qvec = self.engine.embedder.embed_query(part.query)
             # 「中小企業基本法では…」: a part that names a document is searched in it
             named = None if documents else stats.named_documents(part.query) or None
-            found = self.retrieve(part.query, part.lang, k, qvec, documents or named)
-            if named and not found:
+            if named:
+                # the law's name scopes the search; the rest of the question finds the article
+                rest = part.query
+                for w in stats.scope_phrases(part.query):
+                    rest = unicodedata.normalize("NFKC", rest).replace(w, " ")
+                rest = rest if len(re.sub(r"[\sのではにで、。?？]", "", rest)) >= 4 else part.query
+                found = self.retrieve(rest, part.lang, k, None, named)
+                if not found:
+                    found = self.retrieve(part.query, part.lang, k, qvec, documents)
+            else:
                 found = self.retrieve(part.query, part.lang, k, qvec, documents)
             ev = self.finder.find(part, found, stats.outline, stats.idf, qvec)
             cov = self.judge.judge(ev, stats.vocabulary, stats.years_of(ev.passages), stats.idf)

@@ -664,6 +664,19 @@ class EvidenceFinder:
         best = cands[0].score
         chosen = _unique([c for c in cands if c.score >= 0.6 * best])[: self.max_lines]
         chosen.sort(key=lambda c: (ev.passages[c.passage - 1].doc_id, c.node.line if c.node else 0))
+        lead = next(
+            (c for c in chosen if c.node is not None and c.node.kind is NodeKind.lead), None
+        )
+        if lead is not None and lead.node is not None:
+            # 「第四条 次に掲げる者は、…協議会を組織することができる」: who they are is its items
+            at = chosen.index(lead)
+            items = [
+                Line(self._home(ev, m, lead.passage), strip_bullet(m.text), m)
+                for m in outline.members(lead.node)
+            ]
+            if items:
+                chosen = _unique([*chosen[: at + 1], *items, *chosen[at + 1 :]])
+                chosen = chosen[: max(self.max_lines, at + 1 + len(items))]
         ev.shape = Shape.lines
         ev.lines = chosen
 

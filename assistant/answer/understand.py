@@ -1129,6 +1129,9 @@ class Understander:
         part.compounds = _compounds(s.morphs, keep)
         nominal = [c for c in part.compounds if _nominal(self.tok.parse(c))]
         part.head = nominal[-1] if nominal else ""  # 「…と呼ばれている」: the head is no verb
+        asked = _asked_noun(s.morphs)
+        if asked and any(asked in c for c in part.compounds):
+            part.head = asked  # 「どんな事項を定めますか」: what is enumerated is 事項
         part.kind = bool(part.head) and part.head in _asked_kinds(s.morphs)
         if part.asks is Asks.definition:
             part.term = _definition_term(s.morphs) or part.phrase
@@ -1654,6 +1657,23 @@ def _addressee(ms: list[Morpheme], i: int) -> bool:
         and prev.coarse == "接頭辞"
         and (prev.surface == "貴" or (prev.surface == "御" and m.normalized in _ORG_NOUNS))
     )
+
+
+def _asked_noun(ms: list[Morpheme]) -> str:
+    """The noun that どんな / どのような / どういった asks about (「どんな事項を」 → 事項)."""
+    for i, m in enumerate(ms):
+        if m.surface in ("どんな", "どういった") or (
+            m.surface == "どの" and i + 1 < len(ms) and ms[i + 1].surface == "よう"
+        ):
+            j = i + 1
+            while j < len(ms) and ms[j].surface in ("よう", "な", "様"):
+                j += 1
+            noun = ""
+            while j < len(ms) and ms[j].coarse in ("名詞", "接尾辞"):
+                noun += ms[j].surface
+                j += 1
+            return noun
+    return ""
 
 
 def _relative_head(ms: list[Morpheme]) -> bool:

