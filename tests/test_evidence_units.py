@@ -118,3 +118,24 @@ def test_the_start_of_a_long_title_names_its_document_and_scopes_the_search() ->
     assert stats.named_documents(q) == ["gakken"]
     assert stats.scope_phrases(q) == ["関西文化学術研究都市"]
     assert stats.named_documents("関西の文化について") == []  # 5 characters are not a name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "従業員の数が二十人(商業又はサービス業に属する事業を主たる事業として営む者については、五人)以下の事業者",
+        "委員三十人以内で組織する",
+        "従業員の数が20人以下",
+    ],
+)
+def test_a_count_in_kanji_is_the_count_a_how_many_question_needs(text: str) -> None:
+    from assistant.answer.judge import Judge
+    from assistant.answer.rules import rules_for
+    from assistant.answer.understand import Understander
+
+    tok = get_tokenizer()
+    judge = Judge(tok, rules_for(tok), None, 0.0)  # type: ignore[arg-type]
+    part = Understander(tok).understand("小規模企業者とは何人以下の事業者ですか").parts[0]
+    assert "count" in part.needs
+    p = Passage(id="x#1", doc_id="x", title="t", section="s", position={}, text=text, score=1.0)
+    assert judge.missing_needs(part, [p]) == []

@@ -22,6 +22,7 @@ from assistant.answer.rules import RuleSet
 from assistant.answer.text import nfkc
 from assistant.answer.understand import Asks, Part, When
 from assistant.retrieval.searcher import Passage
+from assistant.text.numerals import normalize_numbers
 from assistant.text.tokenizer import Tokenizer
 
 # Regions outside the vision and places inside it (the vision covers all of Kansai).
@@ -229,7 +230,8 @@ class Judge:
         return out
 
     def missing_needs(self, part: Part, passages: list[Passage]) -> list[str]:
-        text = nfkc("\n".join(f"{p.section}\n{p.text}" for p in passages))
+        # 「二十人以下」 holds a count as 「20人以下」 does: one numeral normaliser for both
+        text = normalize_numbers(nfkc("\n".join(f"{p.section}\n{p.text}" for p in passages)))
         out = []
         for name in part.needs:
             rule = self.rules.needs[name]
