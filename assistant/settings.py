@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, ge=1)
     query_terms: Literal["all", "content"] = "all"  # "content": question words not looked up
     fill_scores: bool = False  # give every candidate its score in every field before fusing
+    # dense search as exact cosine over the stored vectors up to this many chunks (HNSW above,
+    # and always with a Chroma server: a larger deployment asks its server)
+    exact_dense_max: int = Field(default=200_000, ge=0)
     doc_decay: float = Field(default=1.0, gt=0.0, le=1.0)  # n-th chunk of one doc: × decay^n
     # the document prior's sharpness (retrieval/router.py); 0 = off. Chosen on the dev splits.
     doc_prior: float = Field(default=0.0, ge=0.0, le=10.0)

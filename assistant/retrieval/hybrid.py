@@ -64,7 +64,8 @@ class HybridRetriever(BaseRetriever):
             fused = {k: v * self.chunk_weight(k) for k, v in fused.items()}
         self.last_components = scores
         dense = scores.get("dense", {})
-        ranked = sorted(fused, key=lambda k: (-fused[k], -dense.get(k, 0.0)))
+        # the chunk id breaks exact ties: the same question, the same order in every process
+        ranked = sorted(fused, key=lambda k: (-fused[k], -dense.get(k, 0.0), k))
         doc_of = {k: str(nodes[k].metadata.get("doc_id", "")) for k in ranked}
         order = diversify(ranked, fused, doc_of, self.doc_decay, self.top_k)
         return [NodeWithScore(node=nodes[k], score=fused[k]) for k in order]

@@ -24,6 +24,7 @@ from assistant.errors import BadRequest, IndexNotReady, IndexVersionMismatch
 from assistant.index.bm25 import load_bm25
 from assistant.index.layout import IndexLayout, Manifest, read_outline
 from assistant.index.store import ChromaStore
+from assistant.retrieval.dense import ExactDenseField
 from assistant.retrieval.hybrid import HybridRetriever, Scores
 from assistant.retrieval.lexical import BM25Field
 from assistant.retrieval.llama import EmbedderAdapter, SudachiBM25Retriever
@@ -286,9 +287,16 @@ class Searcher:
                 query_embedding if query_embedding is not None else self.embedder.embed_query(query)
             )
             bundle.embedding = [float(x) for x in qvec]
-            fields["dense"] = idx.vector_index.as_retriever(
-                similarity_top_k=n, filters=_doc_filter(wanted)
-            )
+            if (
+                idx.vectors is not None
+                and not s.chroma_is_server
+                and len(idx.nodes) <= s.exact_dense_max
+            ):
+                fields["dense"] = ExactDenseField(idx.vectors, idx.nodes, qvec, n, allowed)
+            else:
+                fields["dense"] = idx.vector_index.as_retriever(
+                    similarity_top_k=n, filters=_doc_filter(wanted)
+                )
         lexical: dict[str, BM25Field | PhraseField] = {}
         if "bm25" in weights:
             terms = sudachi_terms(query, self.tokenizer, s.query_terms)
