@@ -128,6 +128,29 @@ def test_the_total_is_the_dated_heading_s_own_figure(engine: Engine, question: s
 @pytest.mark.parametrize(
     "question",
     [
+        "費用はかかりますか？",
+        "参加費は無料ですか",
+        "お金はかかる？",
+        "Does it cost anything to take part?",
+    ],
+)
+def test_what_a_participant_pays_is_not_the_programme_s_budget(
+    engine: Engine, question: str
+) -> None:
+    history = [
+        Message("user", "医療機器の分野に参入したい企業向けの支援ってある?"),
+        Message(
+            "assistant",
+            "令和5年度事業として「医療機器分野への参入に向けた医療機器相談の実施」があります。",
+        ),
+    ]
+    res = AnswerEngine(engine).answer(question, history=history)
+    assert "2,224" not in res.answer and not res.grounded
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
         "希少性で付加価値を上げる例ってどんなのがあるんだろう",
         "希少性の具体例を全部教えて",
         "付加価値を高める「希少性」には何が挙げられていますか",

@@ -28,6 +28,7 @@ NEED_TOPICS: dict[str, tuple[str, str]] = {
     "frequency": ("頻度", "how often it happens"),
     "count": ("件数・人数", "counts or numbers"),
     "cost": ("費用", "costs"),
+    "fee": ("参加費・料金", "fees or charges for taking part"),
 }
 
 
