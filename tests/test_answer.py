@@ -128,6 +128,22 @@ def test_the_total_is_the_dated_heading_s_own_figure(engine: Engine, question: s
 @pytest.mark.parametrize(
     "question",
     [
+        "「これまでの延長線上の取組みを超えたソリューションを創出するチャレンジ」で取り上げられている分野は？",
+        "これまでの延長線上の取組みを超えたソリューションを創出するチャレンジにはどんな分野がありますか",
+    ],
+)
+def test_the_named_groups_at_the_bottom_of_a_section_are_its_fields(
+    engine: Engine, question: str
+) -> None:
+    """(MaaS) and (空飛ぶクルマ) sit under one ● heading, (宇宙) under another: all three."""
+    res = AnswerEngine(engine).answer(question)
+    for field_ in ("MaaS", "空飛ぶクルマ", "宇宙"):
+        assert field_ in res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
         "費用はかかりますか？",
         "参加費は無料ですか",
         "お金はかかる？",

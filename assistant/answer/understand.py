@@ -968,10 +968,10 @@ class Understander:
             cues.discard(Asks.support)
         if Asks.definition in cues and len(cues) > 1 and not self._definition_form(s):
             cues.discard(Asks.definition)
-        if (not cues or Asks.definition in cues) and _relative_head(s.morphs):
+        if not cues - {Asks.definition, Asks.yesno, Asks.list} and _relative_head(s.morphs):
             # 「…の中で取り上げられてる分野って何？」「必ず定める事項を教えて」: which ones, not
-            # what the word means
-            cues.discard(Asks.definition)
+            # what the word means nor whether it is written
+            cues -= {Asks.definition, Asks.yesno}
             cues.add(Asks.list)
         for a in _ASKS_ORDER:
             if a in cues:
@@ -1685,7 +1685,10 @@ def _relative_head(ms: list[Morpheme]) -> bool:
             m.surface == "と" and i + 1 < len(ms) and ms[i + 1].surface == "は"
         )
         rest = [x.normalized for x in ms[i + 1 : i + 4] if x.coarse not in ("補助記号", "助詞")]
-        what = bool(rest) and rest[0] in ("何", "なに", "なん")
+        # 「…分野って何？」, and 「…取り上げられている分野は？」 (nothing after は: what are they)
+        what = (bool(rest) and rest[0] in ("何", "なに", "なん")) or (
+            m.surface == "は" and not rest
+        )
         told = m.surface == "を" and bool(rest) and rest[0] in ("教える", "知る")
         if not ((topic and what) or told) or i < 2:
             continue
@@ -1694,8 +1697,29 @@ def _relative_head(ms: list[Morpheme]) -> bool:
             j -= 1
         if j == i - 1 or j < 0:
             return False
+        if ms[j].normalized in _FUNCTIONAL_VERBS:
+            return False  # 「伝統産業に関する取組みは？」: a postposition, not a clause
         return ms[j].coarse in ("動詞", "助動詞") or ms[j].is_("助詞", "接続助詞")
     return False
+
+
+# verbs that work as postpositions before a noun (「…に関する取組み」, 「…に向けた事業」)
+_FUNCTIONAL_VERBS = frozenset(
+    [
+        "関する",
+        "対する",
+        "係る",
+        "掛かる",
+        "因る",
+        "拠る",
+        "於く",
+        "伴う",
+        "向ける",
+        "基づく",
+        "通じる",
+        "亘る",
+    ]
+)
 
 
 def _alternative(s: Sentence) -> bool:
