@@ -463,3 +463,19 @@ def test_the_addressee_in_a_letter_is_not_the_topic(question: str) -> None:
 def test_a_polite_prefix_on_a_topic_keeps_the_topic(question: str, topic: str) -> None:
     (p,) = U.understand(question).parts
     assert topic in p.subject
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "役所の研修で「自治事務」という言葉が出てきました。地方自治法ではどう定義されていますか？",
+        "資料に「自治事務」とありました。地方自治法だと何のことですか？",
+    ],
+)
+def test_a_question_naming_only_its_law_takes_the_term_from_the_sentence_before(
+    question: str,
+) -> None:
+    u = Understander(get_tokenizer("sudachi"))
+    u.titles = frozenset({"地方自治法"})
+    p = u.understand(question).parts[-1]
+    assert p.asks is Asks.definition and p.term == "自治事務"

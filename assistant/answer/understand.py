@@ -1179,7 +1179,7 @@ class Understander:
                 previous = p
                 continue
             own = _specific(p) and self._known(p)
-            if own and not p.anaphoric and _generic(p):
+            if own and not p.anaphoric and (_generic(p) or self._names_only_a_document(p)):
                 # 「海のプラごみ問題に関心があります。…関西広域連合としてはどんな事業を？」: a part
                 # that names only the publisher and its offers is about the message's topic
                 before = [
@@ -1189,6 +1189,11 @@ class Understander:
                 ]
                 if before:
                     self._inherit(p, before[-1].text, None)
+                    quoted = re.findall(r"「([^」]{1,30})」", before[-1].text)
+                    if p.asks is Asks.definition and quoted:
+                        p.term = quoted[
+                            -1
+                        ]  # 「「自治事務」という言葉が…。地方自治法ではどう定義？」
                 previous = p
                 continue
             if own and not p.anaphoric:
@@ -1227,6 +1232,12 @@ class Understander:
         p.compounds += [c for c in dict.fromkeys(units) if c not in p.compounds]
         if src is not None and not p.years and src.years:
             p.years = list(src.years)
+
+    def _names_only_a_document(self, p: Part) -> bool:
+        """「地方自治法ではどう定義されていますか」: the subject is the law that scopes the
+        question, not what is asked about."""
+        phrase = unicodedata.normalize("NFKC", p.phrase or "")
+        return bool(phrase) and phrase in self.titles and len(p.compounds) <= 2
 
     def _known(self, p: Part) -> bool:
         v = self._vocabulary
