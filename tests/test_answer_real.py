@@ -53,3 +53,19 @@ def test_english_budget_question_is_answered_from_the_japanese_list(answers: Ans
     res = answers.answer("How much money is allocated to promoting Kansai startups?")
     assert res.grounded and "13,043千円" in res.answer
     assert "UNION OF KANSAI GOVERNMENTS" not in res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "お年寄りの割合は2040年にはどのくらいまで増えると見込まれていますか？",
+        "高齢者の割合は2040年にどこまで上がる見込みですか",
+    ],
+)
+def test_a_verb_of_the_question_is_not_a_word_the_figure_s_line_must_write(
+    answers: AnswerEngine, question: str
+) -> None:
+    """「見込まれて」 says what happens to the figure; the line 「高齢化率:…2040年には約35%に」
+    answers without writing it."""
+    res = answers.answer(question)
+    assert res.grounded and "約35%" in res.answer

@@ -517,8 +517,10 @@ class EvidenceFinder:
             if units:
                 # the line or its headings must name the subject as written: another
                 # programme's budget does not answer 「6次産業化の予算」
-                if not any(u in text or u in path for u in units):
-                    continue
+                if not any(u in text or u in path for u in units) and not (
+                    hint != "円" and cos >= SAME_MEANING
+                ):
+                    continue  # (a line that means the same may say it otherwise: 高齢化率)
             elif hint == "円" and part.lang == "ja":
                 total = part.total and node.kind in (NodeKind.heading, NodeKind.lead)
                 if not (total and _dated(nfkc(text), part.years)):
@@ -611,6 +613,9 @@ class EvidenceFinder:
                 continue
             if part.total and u in _TOTAL_WORDS:
                 continue  # 「総額」 is the kind of figure asked for, not what it is of
+            nouns = [m for m in self.tok.parse(u) if m.coarse == "名詞"]
+            if not nouns or all(m.normalized in part.soft for m in nouns):
+                continue  # 「見込ま(れて)」, 「上がる見込み」: what happens to it, not what it is
             scored.append((max((w.get(t, 0.0) for t in self.terms(u)), default=0.0), u))
         top = max((s for s, _ in scored), default=0.0)
         # the most distinctive of them: 「関西広域連合の空飛ぶクルマの予算」 is about 空飛ぶクルマ
