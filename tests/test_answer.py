@@ -424,6 +424,18 @@ def test_a_chat_question_asking_what_fits_a_business_gets_the_support_finder(
         check_citations(res)
 
 
+@pytest.mark.parametrize("greeting", ["こんにちは", "ありがとうございました", "テスト"])
+def test_a_business_question_after_a_greeting_still_gets_the_support_finder(
+    engine: Engine, greeting: str
+) -> None:
+    history = [Message("user", greeting), Message("assistant", "こんにちは。ご質問をどうぞ。")]
+    res = AnswerEngine(engine).answer(
+        "京都で漬物を製造している会社です。海外に輸出したいのですが、使える支援はありますか？",
+        history=history,
+    )
+    assert res.mode == "support" and res.grounded
+
+
 def test_a_follow_up_is_never_rerouted(engine: Engine) -> None:
     history = [
         Message("user", "関西チャレンジ①は何ですか？"),

@@ -178,7 +178,12 @@ class AnswerEngine:
             yield from self._support(u, res, p, stats)
         else:
             blocks, passages = self._blocks(
-                u, stats, top_k or self.settings.top_k, support=not history, documents=documents
+                u,
+                stats,
+                top_k or self.settings.top_k,
+                # a follow-up is never rerouted; a new question after a greeting may be
+                support=not any(p.from_history or p.anaphoric for p in u.parts),
+                documents=documents,
             )
             t_retr = time.perf_counter()
             if m is Mode.chat and blocks and all(b.support for b in blocks):

@@ -488,6 +488,7 @@ class Part:
     )
     compounds: list[str] = field(default_factory=list)  # the subject's words as written (6次産業化)
     predicates: set[str] = field(default_factory=set)  # subject words that are verbs (伸びる)
+    from_history: bool = False  # its subject came from the conversation before (a follow-up)
 
     @property
     def query(self) -> str:
@@ -1176,6 +1177,7 @@ class Understander:
             item = _ordinal_item(p.text, history)
             if item:  # 「2番目のやつ、もう少し詳しく」: the second thing the last answer listed
                 self._inherit(p, item, None)
+                p.from_history = True
                 previous = p
                 continue
             own = _specific(p) and self._known(p)
@@ -1213,6 +1215,7 @@ class Understander:
                     topic, prev_part, quoted = self._history_topic(history)
                     if topic:
                         self._inherit(p, topic, prev_part, quoted)
+                        p.from_history = True
             previous = p
 
     def _inherit(
