@@ -741,3 +741,18 @@ def test_english_answer_does_not_quote_the_cover(engine: Engine) -> None:
 def test_english_count_question_with_no_count_in_the_passages_abstains(engine: Engine) -> None:
     res = AnswerEngine(engine).answer("How many visitors are expected at Expo 2025 Osaka, Kansai?")
     assert not res.grounded and "not_covered" in kinds(res)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "関西広域連合の分賦金のうち、大阪府の負担割合は何％ですか？",
+        "構成府県の負担金の割合は何パーセント？",
+    ],
+)
+def test_a_share_of_something_else_does_not_answer_a_percentage(
+    engine: Engine, question: str
+) -> None:
+    """The vision's 「国内シェアを25%」 is a percentage, but not of 分賦金."""
+    res = AnswerEngine(engine).answer(question)
+    assert "25%" not in res.answer

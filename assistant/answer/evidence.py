@@ -518,7 +518,7 @@ class EvidenceFinder:
                 # the line or its headings must name the subject as written: another
                 # programme's budget does not answer 「6次産業化の予算」
                 if not any(u in text or u in path for u in units) and not (
-                    hint != "円" and cos >= SAME_MEANING
+                    hint != "円" and cos >= SAME_MEANING and link >= MIN_FIGURE_LINK
                 ):
                     continue  # (a line that means the same may say it otherwise: 高齢化率)
             elif hint == "円" and part.lang == "ja":
