@@ -479,3 +479,18 @@ def test_a_question_naming_only_its_law_takes_the_term_from_the_sentence_before(
     u.titles = frozenset({"地方自治法"})
     p = u.understand(question).parts[-1]
     assert p.asks is Asks.definition and p.term == "自治事務"
+
+
+@pytest.mark.parametrize(
+    ("question", "person"),
+    [
+        ("関西として打ち出したいブランドの名前を教えてください", False),
+        ("この事業の名前は？", False),
+        ("担当者のお名前を教えてください", True),
+        ("局長は誰ですか", True),
+        ("協議会を共同で組織できるのは誰ですか", False),
+    ],
+)
+def test_a_name_is_a_person_s_only_when_a_person_is_asked_for(question: str, person: bool) -> None:
+    needs = {n for p in U.understand(question).parts for n in p.needs}
+    assert ("person" in needs) is person
