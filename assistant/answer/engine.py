@@ -66,18 +66,18 @@ class CorpusStats:
     doc_titles: dict[str, str] = field(default_factory=dict)  # title (NFKC) → doc id
 
     def named_documents(self, text: str) -> list[str]:
-        """The documents a question names by their title (「中小企業基本法では…」): the longest
-        titles first, and a title inside a longer named one does not count again."""
-        return [d for d, _ in self._named(text)]
+        """The documents a question names by their title (「中小企業基本法では…」)."""
+        return [d for d, _ in self.named(text)]
 
     def scope_phrases(self, text: str) -> list[str]:
         """The words of the question that only name the document (「関西文化学術研究都市の」)."""
-        return [w for _, w in self._named(text)]
+        return [w for _, w in self.named(text)]
 
-    def _named(self, text: str) -> list[tuple[str, str]]:
-        """(doc id, what the question wrote of its title): the whole title (4+ characters), or
-        its first 6+ characters (「関西文化学術研究都市」 of 関西文化学術研究都市建設促進法,
-        「外国人観光旅客の来訪」 of 外国人観光旅客の来訪の促進等による…法律)."""
+    def named(self, text: str) -> list[tuple[str, str]]:
+        """(doc id, what the question wrote of its title), longest titles first: the whole title
+        (4+ characters), or its first 6+ characters (「関西文化学術研究都市」 of 関西文化学術研究
+        都市建設促進法, 「外国人観光旅客の来訪」 of 外国人観光旅客の来訪の促進等による…法律); a title
+        inside a longer named one does not count again."""
         t = unicodedata.normalize("NFKC", text)
         out: list[tuple[str, str]] = []
         seen: list[str] = []
@@ -277,14 +277,14 @@ class AnswerEngine:
                 continue
             qvec = self.engine.embedder.embed_query(part.query)
             # 「中小企業基本法では…」: a part that names a document is searched in it
-            named = None if documents else stats.named_documents(part.query) or None
+            named = [] if documents else stats.named(part.query)
             if named:
                 # the law's name scopes the search; the rest of the question finds the article
-                rest = part.query
-                for w in stats.scope_phrases(part.query):
-                    rest = unicodedata.normalize("NFKC", rest).replace(w, " ")
+                rest = unicodedata.normalize("NFKC", part.query)
+                for _, w in named:
+                    rest = rest.replace(w, " ")
                 rest = rest if len(re.sub(r"[\sのではにで、。?？]", "", rest)) >= 4 else part.query
-                found = self.retrieve(rest, part.lang, k, None, named)
+                found = self.retrieve(rest, part.lang, k, None, [d for d, _ in named])
                 if not found:
                     found = self.retrieve(part.query, part.lang, k, qvec, documents)
             else:
@@ -561,9 +561,7 @@ class AnswerEngine:
             st = CorpusStats(
                 idx.marker, idf, set(df), years, Outline(nodes), kata, doc_years, titles
             )
-            self.understander.titles = frozenset(
-                unicodedata.normalize("NFKC", str(r.get("title", ""))) for r in idx.records.values()
-            )
+            self.understander.titles = frozenset(titles)
             self._stats = st
             return st
 

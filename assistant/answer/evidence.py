@@ -377,7 +377,7 @@ class EvidenceFinder:
             if members:
                 out.append((anchor.text, above, members))
         if anchor.kind is NodeKind.heading:
-            groups = _leaf_headings(anchor, outline)
+            groups = outline.leaf_groups(anchor)
             if groups:
                 out.append((anchor.text, above, groups))
         parts = _enumeration(anchor.text) if anchor.kind in (NodeKind.text, NodeKind.lead) else []
@@ -794,28 +794,6 @@ def _previous_sibling(node: Node, outline: Outline) -> Node | None:
         if b.id == node.id:
             return a
     return None
-
-
-def _leaf_headings(anchor: Node, outline: Outline) -> list[Node]:
-    """「B …チャレンジ」 → ● 万博開催時… → (MaaS), (空飛ぶクルマ); ● 地域のポテンシャル… → (宇宙):
-    the named groups at the bottom of a heading's tree (headings holding only items), when
-    they are of one level and sit under two or more headings: the fields the section names."""
-    leaves: list[Node] = []
-    stack = [anchor]
-    while stack and len(leaves) < 40:
-        node = stack.pop()
-        kids = outline.kids(node)
-        heads = [k for k in kids if k.kind is NodeKind.heading]
-        if node is not anchor and not heads and any(k.kind is NodeKind.item for k in kids):
-            leaves.append(node)
-        stack.extend(reversed(heads))
-    levels = {n.level for n in leaves}
-    parents = {n.parent for n in leaves}
-    if len(leaves) < 2 or len(levels) != 1 or len(parents) < 2:
-        return []
-    if min(levels) <= anchor.level + 1:
-        return []  # the heading's own members: listed already
-    return sorted(leaves, key=lambda n: n.line)
 
 
 def _enumeration(text: str) -> list[str]:

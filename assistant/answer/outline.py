@@ -22,6 +22,7 @@ class Outline:
             self.nodes[n.id] = n
             if n.chunk_id:
                 self.by_chunk.setdefault(n.chunk_id, []).append(n)
+        self._leaves: dict[str, list[Node]] = {}  # heading id → leaf_groups (asked per question)
         ordered = sorted(self.nodes.values(), key=_order)
         for n in ordered:
             if n.parent is not None:
@@ -35,6 +36,34 @@ class Outline:
 
     def kids(self, node: Node) -> list[Node]:
         return [self.nodes[i] for i in self.children.get(node.id, [])]
+
+    def leaf_groups(self, anchor: Node) -> list[Node]:
+        """「B …チャレンジ」 → ● 万博開催時… → (MaaS), (空飛ぶクルマ); ● 地域のポテンシャル… → (宇宙):
+        the named groups at the bottom of a heading's tree (headings holding only items), when
+        they are of one level and sit under two or more headings: the fields the section names.
+        Computed once per heading (the outline does not change within a generation)."""
+        hit = self._leaves.get(anchor.id)
+        if hit is None:
+            hit = self._leaves[anchor.id] = self._leaf_groups(anchor)
+        return hit
+
+    def _leaf_groups(self, anchor: Node) -> list[Node]:
+        leaves: list[Node] = []
+        stack = [anchor]
+        while stack and len(leaves) < 40:
+            node = stack.pop()
+            kids = self.kids(node)
+            heads = [k for k in kids if k.kind is NodeKind.heading]
+            if node is not anchor and not heads and any(k.kind is NodeKind.item for k in kids):
+                leaves.append(node)
+            stack.extend(reversed(heads))
+        levels = {n.level for n in leaves}
+        parents = {n.parent for n in leaves}
+        if len(leaves) < 2 or len(levels) != 1 or len(parents) < 2:
+            return []
+        if min(levels) <= anchor.level + 1:
+            return []  # the heading's own members: listed already
+        return sorted(leaves, key=lambda n: n.line)
 
     def ancestors(self, node: Node) -> list[Node]:
         """Nearest first, without the document root."""

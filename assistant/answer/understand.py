@@ -832,10 +832,7 @@ class Understander:
             for p in parts:
                 # (「令和5年度の事業の予算を」 names its own subject: the situation stays out)
                 if p.anaphoric or not _specific(p) or (_generic(p) and not p.years):
-                    self._inherit(p, background[-1].text, None)
-                    quoted = re.findall(r"「([^」]{1,30})」", background[-1].text)
-                    if p.asks is Asks.definition and quoted:
-                        p.term = quoted[-1]  # 「「経営資源」と出てくるのですが、これは何を指す」
+                    self._take_situation(p, background[-1].text)
         return parts
 
     def _split(self, s: Sentence) -> list[Sentence]:
@@ -1190,12 +1187,7 @@ class Understander:
                     if s.role in (Role.context, Role.profile) and self._has_topic(s, p.lang)
                 ]
                 if before:
-                    self._inherit(p, before[-1].text, None)
-                    quoted = re.findall(r"「([^」]{1,30})」", before[-1].text)
-                    if p.asks is Asks.definition and quoted:
-                        p.term = quoted[
-                            -1
-                        ]  # 「「自治事務」という言葉が…。地方自治法ではどう定義？」
+                    self._take_situation(p, before[-1].text)
                 previous = p
                 continue
             if own and not p.anaphoric:
@@ -1235,6 +1227,15 @@ class Understander:
         p.compounds += [c for c in dict.fromkeys(units) if c not in p.compounds]
         if src is not None and not p.years and src.years:
             p.years = list(src.years)
+
+    def _take_situation(self, p: Part, text: str) -> None:
+        """The part is about what the sentence or clause before it says; a definition asks for
+        the term quoted there (「「経営資源」と出てくるのですが、これは何を指す」, 「「自治事務」という
+        言葉が…。地方自治法ではどう定義？」)."""
+        self._inherit(p, text, None)
+        quoted = re.findall(r"「([^」]{1,30})」", text)
+        if p.asks is Asks.definition and quoted:
+            p.term = quoted[-1]
 
     def _names_only_a_document(self, p: Part) -> bool:
         """「地方自治法ではどう定義されていますか」: the subject is the law that scopes the
