@@ -130,6 +130,32 @@ def test_too_little_surviving_gives_the_extractive_answer_with_the_reason(engine
     _check_citations(res)
 
 
+LOOP = "福井県、三重県を加えた"
+
+
+@pytest.mark.parametrize("first", ["", f"{SENTENCE}[1]。"])
+def test_a_model_repeating_itself_is_stopped_and_its_loop_never_shown(
+    engine: Engine, first: str
+) -> None:
+    stuck = first + "「関西(広域経済圏)」は、" + LOOP * 200  # a loop until max_tokens
+    res, model = _ask(engine, lambda m: stuck)
+    assert model.sent[0] < len(stuck) / 4, "the generation was not stopped"
+    assert LOOP * 2 not in res.answer
+    assert any(r.kind == "markup" and "repeated" in r.reason for r in res.removed)
+    if first:  # what was checked before the loop stays the answer
+        assert res.backend == "openai" and SENTENCE in res.answer
+    else:
+        assert res.degraded and res.backend == "extractive"
+        assert "repeated the same words" in res.degraded_reason
+    _check_citations(res)
+
+
+def test_a_looping_sentence_that_ends_is_dropped_too(engine: Engine) -> None:
+    res, _ = _ask(engine, lambda m: f"{SENTENCE}[1]。{LOOP * 5}[1]。")
+    assert res.backend == "openai" and LOOP * 2 not in res.answer
+    assert any("repeated" in r.reason for r in res.removed)
+
+
 def test_an_answer_of_only_framing_falls_back_too(engine: Engine) -> None:
     res, _ = _ask(engine, lambda m: "お問い合わせありがとうございます。以下のとおりです。")
     assert res.degraded and res.backend == "extractive"

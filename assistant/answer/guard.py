@@ -25,6 +25,7 @@ from assistant.answer.text import (
     content_terms,
     detect_lang,
     looks_like_instruction,
+    looping,
     markers,
     nfkc,
     numbers,
@@ -110,6 +111,15 @@ class GuardSession:
             # an annotation is kept; punctuation or a stray marker ("[1]" after its sentence,
             # which made 「…です[1][1]」) is not shown
             return text if _has_claim(text) else ""
+        if looping(claim):
+            self.removed.append(
+                Removed(
+                    sentence=text[:120],
+                    reason="the model repeated itself (the same words over and over)",
+                    kind="markup",
+                )
+            )
+            return ""
         if self._is_heading(claim):
             self.removed.append(
                 Removed(

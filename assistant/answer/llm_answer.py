@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from assistant.answer.compose import Block
 from assistant.answer.guard import GuardSession, clean_model_text
 from assistant.answer.prompts import evidence_messages, says_not_in_docs
-from assistant.answer.text import markers, split_answer, strip_markers
+from assistant.answer.text import looping, markers, split_answer, strip_markers
 from assistant.answer.types import AnswerPart, PartKind, Removed
 from assistant.answer.understand import Understanding
 from assistant.llm.chat_model import ChatModel
@@ -77,6 +77,10 @@ class LLMAnswerer:
                 buf += d
                 units = split_answer(buf)
                 if len(units) <= 1:
+                    if looping(buf):  # stuck: the rest would be the same words until max_tokens
+                        writer.stuck(buf)
+                        buf = ""
+                        break
                     continue
                 done, buf = units[:-1], units[-1]
                 if _PENDING_MARKER.match(buf) and done and done[-1] != "\n":
@@ -146,6 +150,15 @@ class _Writer:
             self.shown = True
             yield from self.held
             self.held = []
+
+    def stuck(self, unit: str) -> None:
+        """The model loops in ``unit``: it is dropped and the generation stopped."""
+        self.session.feed(clean_model_text(unit))
+        if not self.shown:
+            self.session.degraded_reason = (
+                "the model repeated the same words over and over: the answer is extractive"
+            )
+            self.gave_up = True
 
     def finish(self) -> Iterator[AnswerPart]:
         if self.shown:

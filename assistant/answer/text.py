@@ -174,6 +174,16 @@ def split_answer(text: str) -> list[str]:
     return units
 
 
+_LOOP = re.compile(r"(.{3,40}?)\1{2,}", re.DOTALL)
+
+
+def looping(text: str) -> bool:
+    """The same run of words three times in a row (「三重県を加えた福井県、三重県を加えた福井県、…」):
+    a model stuck in a loop, not a sentence. The run holds at least three letters, so 「…・・・」
+    or a ruled line is not one."""
+    return any(sum(1 for c in m.group(1) if c.isalpha()) >= 3 for m in _LOOP.finditer(text))
+
+
 def numbers(text: str) -> set[str]:
     """Numbers written in ``text``, normalised (NFKC, kanji numerals as digits — 二十人 and 20人
     are one number — no thousands separators)."""

@@ -146,6 +146,7 @@ class ScriptedChatModel:
         self.fail = fail
         self.fail_after_chars = fail_after_chars
         self.calls: list[ChatMessages] = []
+        self.sent: list[int] = []  # characters streamed per call (so a test sees a stop)
         self._lock = threading.Lock()
 
     def stream(self, messages: ChatMessages) -> Iterator[str]:
@@ -154,6 +155,8 @@ class ScriptedChatModel:
             if self.fail is not None and self.fail_after_chars is None:
                 raise self.fail
             text = self.fn(messages) if self.fn else (self.answers.pop(0) if self.answers else "")
+            self.sent.append(0)
+            call = len(self.sent) - 1
         sent = 0
         for piece in _pieces(text):
             if self.delay_s:
@@ -165,6 +168,7 @@ class ScriptedChatModel:
             ):
                 raise self.fail
             sent += len(piece)
+            self.sent[call] = sent
             yield piece
 
     def complete(self, messages: ChatMessages) -> str:
