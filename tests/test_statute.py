@@ -232,3 +232,54 @@ def test_a_short_name_written_in_a_title_s_characters_is_its_abbreviation() -> N
     assert not _abbreviates("九州", [p])
     assert not _abbreviates("佐藤", [p])
     assert not _abbreviates("関西", [p])  # written as it is: not an abbreviation
+
+
+@pytest.fixture(scope="module")
+def sme_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, list]:  # type: ignore[type-arg]
+    """中小企業基本法 through the pipeline: its outline with chunk ids, and its chunks."""
+    docs = tmp_path_factory.mktemp("docs")
+    shutil.copy(SME, docs / SME.name)
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), embedder="fake")
+    Ingestor(settings, HashingEmbedder(), SudachiTokenizer()).ingest([docs])
+    gen = IndexLayout(settings.index_dir).current_generation()
+    assert gen is not None
+    records = [json.loads(x) for x in (gen / "chunks.jsonl").read_text("utf-8").splitlines()]
+    return read_outline(gen), records
+
+
+@pytest.mark.parametrize(
+    ("article", "starts", "label"),
+    [
+        # a quote from one 号 is cited by its 号
+        ("中小企業基本法 第2条", ["二 資本金の額又は出資の総額が一億円以下"], "第2条第1項第2号"),
+        ("中小企業基本法 第2条", ["三 資本金の額又は出資の総額が五千万円以下"], "第2条第1項第3号"),
+        # a paragraph of an article with several: its 項
+        ("中小企業基本法 第2条", ["5 この法律において「小規模企業者」とは"], "第2条第5項"),
+        # a quote over two 号: the paragraph they share
+        (
+            "中小企業基本法 第2条",
+            [
+                "二 資本金の額又は出資の総額が一億円以下",
+                "三 資本金の額又は出資の総額が五千万円以下",
+            ],
+            "第2条第1項",
+        ),
+        # an article of one paragraph is cited without 「第1項」
+        ("中小企業基本法 第1条", ["第一条 この法律は"], "第1条"),
+    ],
+)
+def test_a_quote_is_cited_by_the_paragraph_or_item_it_is_from(
+    sme_index: tuple[dict, list],  # type: ignore[type-arg]
+    article: str,
+    starts: list[str],
+    label: str,
+) -> None:
+    from assistant.answer.outline import Outline
+
+    outline_by_doc, records = sme_index
+    outline = Outline(n for nodes in outline_by_doc.values() for n in nodes)
+    rec = next(r for r in records if r["label"] == article)
+    lines = rec["text"].splitlines()
+    quote = "\n".join(next(ln for ln in lines if ln.startswith(s)) for s in starts)
+    assert outline.label_of(rec["id"], quote) == label
+    assert outline.label_of(rec["id"], "どこにも書かれていない文です。") == ""

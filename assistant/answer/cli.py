@@ -88,7 +88,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for c in result.citations:
             pos = c.position
             print(
-                f"  [{c.n}] {c.title} — {c.section or '-'} (lines {pos.get('line_start')}-{pos.get('line_end')})"
+                f"  [{c.n}] {c.label or c.title} — {c.section or '-'} (lines {pos.get('line_start')}-{pos.get('line_end')})"
             )
             if c.quote:
                 print(f"      「{c.quote}」")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -221,10 +222,18 @@ class GuardSession:
         end = re.search(r"[。！？.!?]*$", text)
         return f"{text}{''.join(f'[{m}]' for m in new)}" if end else text
 
-    def citations(self) -> list[Citation]:
+    def citations(self, label_of: Callable[[str, str], str] | None = None) -> list[Citation]:
+        """The cited passages in marker order. ``label_of(chunk id, quote)`` may pin a
+        statute citation to the 項 or 号 its quote is from (「中小企業基本法 第2条第1項第2号」)."""
         out = []
         for old, new in sorted(self.renumber.items(), key=lambda kv: kv[1]):
             p = self.sources[old].passage
+            label = getattr(p, "label", "")
+            quote = self.quotes.get(old, "")
+            pinned = label_of(p.id, quote) if label_of and label and quote else ""
+            article = label.removeprefix(p.title).strip()
+            if pinned.startswith(article) and len(pinned) > len(article):
+                label = f"{p.title} {pinned}"
             out.append(
                 Citation(
                     n=new,
@@ -234,8 +243,8 @@ class GuardSession:
                     position=p.position,
                     text=p.text,
                     score=p.score,
-                    quote=self.quotes.get(old, ""),
-                    label=getattr(p, "label", ""),
+                    quote=quote,
+                    label=label,
                 )
             )
         return out

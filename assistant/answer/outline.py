@@ -6,6 +6,7 @@ rows, a statute's articles, paragraphs and items; each node knows the chunk that
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from ingest.structure import Node, NodeKind
@@ -18,11 +19,15 @@ class Outline:
         self.nodes: dict[str, Node] = {}
         self.children: dict[str, list[str]] = {}
         self.by_chunk: dict[str, list[Node]] = {}
+        self.labels: dict[str, set[str]] = {}  # doc id → its blocks' labels
         for n in nodes:
             self.nodes[n.id] = n
+            if n.label:
+                self.labels.setdefault(n.doc_id, set()).add(n.label)
             if n.chunk_id:
                 self.by_chunk.setdefault(n.chunk_id, []).append(n)
         self._leaves: dict[str, list[Node]] = {}  # heading id → leaf_groups (asked per question)
+        self._series: dict[str, list[Node]] = {}  # numbered headings, by document, level, name
         ordered = sorted(self.nodes.values(), key=_order)
         for n in ordered:
             if n.parent is not None:
@@ -94,8 +99,53 @@ class Outline:
                 return k
         return None
 
+    def ordinal_siblings(self, node: Node) -> tuple[str, list[Node]]:
+        """(their shared name, the headings) of a numbered series a heading belongs to:
+        「関西チャレンジ①…」「関西チャレンジ②…」「関西チャレンジ③…」 at one level of one document, one
+        per number (the first, where a document repeats a heading), in number order; ("", [])
+        when the heading is not numbered so or is alone."""
+        m = _ORDINAL.match(node.text)
+        if node.kind is not NodeKind.heading or m is None:
+            return "", []
+        key = f"{node.doc_id}\x1f{node.level}\x1f{m.group(1)}"
+        if key not in self._series:
+            firsts: dict[str, Node] = {}
+            for n in sorted(self.nodes.values(), key=_order):
+                mm = _ORDINAL.match(n.text)
+                if (
+                    mm is not None
+                    and n.kind is NodeKind.heading
+                    and n.doc_id == node.doc_id
+                    and n.level == node.level
+                    and mm.group(1) == m.group(1)
+                ):
+                    firsts.setdefault(mm.group(2), n)
+            self._series[key] = [firsts[k] for k in sorted(firsts)] if len(firsts) >= 2 else []
+        return m.group(1), self._series[key]
+
     def in_chunk(self, chunk_id: str) -> list[Node]:
         return self.by_chunk.get(chunk_id, [])
+
+    def label_of(self, chunk_id: str, quote: str) -> str:
+        """The label of the block ``quote`` is taken from (「第2条第1項第2号」 for a 号 of a
+        statute), or, for a quote over several blocks, the label they share (their 項 or 条);
+        "" when the chunk's blocks carry no labels. An article of one paragraph is cited
+        without 「第1項」, as statutes are."""
+        q = quote.strip()
+        if not q:
+            return ""
+        nodes = [n for n in self.in_chunk(chunk_id) if n.label]
+        hit = [n for n in nodes if q in n.text]
+        if not hit:
+            hit = [n for n in nodes if len(n.text) >= 8 and n.text in q]
+        if not hit:
+            return ""
+        label = _shared_label([n.label for n in hit])
+        if "第1項" in label:
+            article = label.split("第1項")[0]
+            if article + "第2項" not in self.labels.get(hit[0].doc_id, set()):
+                label = label.replace("第1項", "", 1)
+        return label
 
     def row_header(self, row: Node) -> Node | None:
         """The header row of a table row: the row just before the first body row."""
@@ -104,6 +154,21 @@ class Outline:
             return None
         rows = [k for k in self.kids(parent) if k.kind is NodeKind.row]
         return rows[0] if rows and rows[0].id != row.id else None
+
+
+_ORDINAL = re.compile(r"^(\S{2,30}?)([\u2460-\u2473])")  # 「関西チャレンジ」 + ①…⑳
+_LABEL_PART = re.compile(r"第[0-9の]+[条項号]|附則(?:\([^)]*\))?|[0-9の]+|[^第0-9]+")
+
+
+def _shared_label(labels: list[str]) -> str:
+    """The longest label every one of ``labels`` starts with, cut at a whole 条/項/号."""
+    parts = [_LABEL_PART.findall(lb) for lb in labels]
+    shared: list[str] = []
+    for group in zip(*parts, strict=False):
+        if len(set(group)) != 1:
+            break
+        shared.append(group[0])
+    return "".join(shared)
 
 
 def _order(n: Node) -> tuple[str, int]:
