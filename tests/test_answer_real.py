@@ -69,3 +69,49 @@ def test_a_verb_of_the_question_is_not_a_word_the_figure_s_line_must_write(
     answers without writing it."""
     res = answers.answer(question)
     assert res.grounded and "約35%" in res.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "items"),
+    [
+        ("関西チャレンジはいくつありますか", ["強みで貢献", "強みを活用", "強みを発揮"]),
+        (
+            "関西チャレンジって全部で何個？それぞれ教えて",
+            ["強みで貢献", "強みを活用", "強みを発揮"],
+        ),
+        ("関西広域連合のバリューは何個ある？", ["スケールメリット", "シナジー", "ダイバーシティ"]),
+        (
+            "How many values does the Union have?",
+            ["スケールメリット", "シナジー", "ダイバーシティ"],
+        ),
+    ],
+)
+def test_a_count_is_answered_by_counting_the_list(
+    answers: AnswerEngine, question: str, items: list[str]
+) -> None:
+    """No line states 「3つ」: the list is the answer, counted, and every item is shown."""
+    res = answers.answer(question)
+    assert res.grounded, res.answer
+    for item in items:
+        assert item in res.answer, res.answer
+    assert "記載がありません" not in res.answer and "do not give" not in res.answer
+    shown = [ln for ln in res.answer.splitlines() if ln.startswith("・")]
+    n = len(shown) or len(items)
+    assert f"{n}項目" in res.answer or f"lists {n}" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "関西チャレンジ②「強みを活用」ではどんなことを掲げていますか",
+        "4つのバリューは？",
+        "令和5年度の事業を一覧で",
+    ],
+)
+def test_every_item_of_a_list_is_cited_to_a_passage_that_holds_it(
+    answers: AnswerEngine, question: str
+) -> None:
+    # a line the document repeats (the ◆ lines of 関西チャレンジ②) is kept once in the chunks
+    res = answers.answer(question)
+    assert res.grounded
+    assert not [r for r in res.removed if r.kind == "unsupported"], res.removed

@@ -7,10 +7,36 @@ import pytest
 from assistant.answer.engine import CorpusStats
 from assistant.answer.evidence import _unit_words
 from assistant.answer.outline import Outline
+from assistant.answer.text import split_sentences
 from assistant.retrieval.searcher import Passage
 from assistant.text.tokenizer import get_tokenizer
 
 TOK = get_tokenizer("sudachi")
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        (
+            "広域にわたる総合的な計画(以下「広域計画」という。)を作成し、規約を定める。次の文。",
+            [
+                "広域にわたる総合的な計画(以下「広域計画」という。)を作成し、規約を定める。",
+                "次の文。",
+            ],
+        ),
+        (
+            "「関西チャレンジ」とする。これは(注。未定)です。",
+            ["「関西チャレンジ」とする。", "これは(注。未定)です。"],
+        ),
+        ("普通の文。二つ目。", ["普通の文。", "二つ目。"]),
+        (
+            "閉じない括弧(2022。次の行まで。\n新しい行。",
+            ["閉じない括弧(2022。次の行まで。", "新しい行。"],
+        ),
+    ],
+)
+def test_a_sentence_does_not_end_inside_brackets(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
 
 
 @pytest.mark.parametrize(

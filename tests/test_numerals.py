@@ -24,6 +24,8 @@ SAME = [
     ("二分の一", "2分の1"),
     ("一万二千三百四十五円", "12,345円"),
     ("令和五年度", "令和5年度"),
+    ("年十四・五パーセント", "年14.5パーセント"),  # a statute's decimal point
+    ("五・五倍", "5.5倍"),
 ]
 
 # words that hold a digit kanji but are no number: must come out unchanged
@@ -135,3 +137,15 @@ def test_tokenizers_match_kanji_and_arabic(sudachi: SudachiTokenizer) -> None:
     bigram = CharBigramTokenizer()
     assert set(bigram.tokenize("二十人")) == set(bigram.tokenize("20人"))
     assert bigram.tokenize("であつて") == bigram.tokenize("であって")
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("一・二・三パーセント", "1・2・3パーセント"),
+        ("十四・五", "14・5"),
+        ("第一号・第二号", "第1号・第2号"),
+    ],
+)
+def test_a_middle_dot_is_a_decimal_point_only_before_a_unit(text: str, form: str) -> None:
+    assert normalize_numbers(text) == form

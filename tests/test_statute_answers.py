@@ -31,6 +31,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> AnswerEngine:
     for name in LAWS:
         shutil.copy(RELATED / name, corpus / name)
     shutil.copy(PROJECT / "corpus" / "kansai-industrial-vision-2023.txt", corpus)
+    shutil.copy(PROJECT / "corpus" / "kansai-industrial-vision-2023.meta.json", corpus)
     from assistant.embedding.e5 import E5Embedder
 
     settings = Settings(
@@ -92,3 +93,90 @@ def test_a_question_that_names_its_law_is_answered_from_it(answers: AnswerEngine
     )
     assert res.grounded and "設備、技術、個人の有する知識及び技能" in res.answer
     assert all(c.title == "中小企業基本法" for c in res.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "大阪湾臨海地域の指定はどういう手続きで行われますか",
+        "大阪湾臨海地域って、どんな手続を経て指定されるの？",
+    ],
+)
+def test_a_procedure_is_answered_by_the_line_that_says_it(
+    answers: AnswerEngine, question: str
+) -> None:
+    """A statute writes a procedure as 「申請に基づき、…協議して指定する」, never 「手続き」."""
+    res = answers.answer(question)
+    assert res.grounded and "府県知事の申請に基づき" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "従業員80人の卸売業は中小企業者に当たりますか",
+        "うちは社員80人の卸の会社ですが中小企業になりますか？",
+    ],
+)
+def test_a_citation_names_the_item_its_quote_is_from(answers: AnswerEngine, question: str) -> None:
+    res = answers.answer(question)
+    labels = [c.label for c in res.citations]
+    assert "中小企業基本法 第2条第1項第2号" in labels, labels
+    for c in res.citations:  # a quote never starts inside a bracket: 「)を作成し」
+        assert not c.quote.startswith((")", "）", "」")), c.quote
+
+
+def test_a_need_is_met_where_the_answer_is_not_in_another_law(answers: AnswerEngine) -> None:
+    # the laws say 「申請」 and 「許可」 elsewhere; the programme's line gives no procedure
+    res = answers.answer("関西パビリオンの参加手続きは？")
+    assert not res.grounded and "記載がありません" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "外国人観光旅客の来訪の促進等による国際観光の振興に関する法律に出てくる「旅客施設」とは何のことですか？",
+        "「旅客施設」って法律上どういう意味？",
+    ],
+)
+def test_a_definition_that_announces_items_lists_them(answers: AnswerEngine, question: str) -> None:
+    res = answers.answer(question)
+    assert res.grounded
+    for item in ("鉄道施設", "軌道施設", "バスターミナル", "航空旅客ターミナル施設"):
+        assert item in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "半導体産業の振興については、このビジョンで触れられていますか？",
+        "量子コンピュータの研究開発について書かれていますか？",
+    ],
+)
+def test_a_yes_no_question_on_a_word_no_document_uses_is_no(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert not res.grounded and res.answer.startswith("いいえ"), res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "このビジョンでは中小企業の支援についてどう書いていますか",
+        "ビジョンの中で観光はどう扱われていますか",
+    ],
+)
+def test_this_vision_is_searched_in_the_vision(answers: AnswerEngine, question: str) -> None:
+    res = answers.answer(question)
+    assert res.grounded and res.citations
+    assert all(c.doc_id == "kansai-industrial-vision-2023" for c in res.citations), [
+        c.label or c.title for c in res.citations
+    ]
+
+
+def test_two_parts_about_one_term_have_two_labels(answers: AnswerEngine) -> None:
+    res = answers.answer("中小企業基本法の「経営資源」とは何ですか？どんなものが含まれますか？")
+    labels = [ln for ln in res.answer.splitlines() if ln.startswith("【")]
+    assert len(labels) == 2 and len(set(labels)) == 2, labels
+    assert all(ln.count("「") == ln.count("」") for ln in labels), labels
+    assert "設備、技術、個人の有する知識及び技能" in res.answer

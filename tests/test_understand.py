@@ -101,6 +101,11 @@ def test_multi_part_questions_are_split_and_each_need_is_kept(
         ("GRPの目標額が前回より下がったのはなぜ？", Asks.why),
         ("京都の食品メーカーです。海外に輸出したいのですが、使える支援は？", Asks.support),
         ("弊社は大阪の町工場です。DXを進めたいのですが、対象になる事業はありますか", Asks.support),
+        # 「どんな」 + what a need asks for is that thing (how, where), not a list of kinds
+        ("大阪湾臨海地域って、どんな手続を経て指定されるの？", Asks.how),
+        ("広域連合を設けるにはどのような手続きが必要ですか", Asks.how),
+        ("セミナーはどんな場所で開かれますか", Asks.where),
+        ("どんな取組みがありますか", Asks.list),
     ],
 )
 def test_what_is_asked(question: str, asks: Asks) -> None:
@@ -290,6 +295,19 @@ def test_a_question_about_the_situation_before_it_takes_its_subject(
     what a bare question (「どんな支援が」, 「これは何を」) is about comes from it."""
     parts = U.understand(question).parts
     assert len(parts) == 1 and word in parts[0].subject
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("中小企業基本法の「経営資源」とは何ですか？", "経営資源"),
+        ("地方自治法でいう「自治事務」とは？", "自治事務"),
+        ("「関西(広域経済圏)」とは何ですか", "関西(広域経済圏)"),
+    ],
+)
+def test_the_term_defined_is_the_quoted_word_not_its_law(question: str, term: str) -> None:
+    p = U.understand(question).parts[0]
+    assert p.asks is Asks.definition and p.term == term, p.term
 
 
 def test_a_quoted_term_in_the_situation_is_the_term_defined() -> None:

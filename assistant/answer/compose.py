@@ -75,6 +75,10 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
 
     if ev.shape is Shape.list:
         names = [ln.name or ln.text for ln in ev.lines]
+        # 「いくつあって、それぞれ何？」: the count is the number of items listed
+        counted = (
+            len(names) if "count" in block.part.needs or block.part.asks is Asks.how_many else 0
+        )
         label = ev.label or (ev.anchor.name if ev.anchor and ev.anchor.name else "")
         short = all(len(n) <= MAX_DIRECT_NAME for n in names) and len(names) <= MAX_DIRECT_ITEMS
         cites = sorted({c for ln in ev.lines for c in block.cite(ln)})
@@ -90,7 +94,9 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
                 )
             )
         elif p.lang == "en" and short:
-            out.append(Quoted(AnswerPart(PartKind.framing, p.list_intro(label), part=i), ""))
+            out.append(
+                Quoted(AnswerPart(PartKind.framing, p.list_intro(label, counted), part=i), "")
+            )
             out.append(
                 Quoted(
                     AnswerPart(
@@ -100,7 +106,9 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
                 )
             )
         else:
-            out.append(Quoted(AnswerPart(PartKind.framing, p.list_intro(label), part=i), ""))
+            out.append(
+                Quoted(AnswerPart(PartKind.framing, p.list_intro(label, counted), part=i), "")
+            )
         anchor = ev.anchor
         if (
             anchor is not None
@@ -132,6 +140,8 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
             )
         else:
             claim(first.text, first, PartKind.direct)
+        for ln in ev.items:
+            claim(ln.text, ln, bullet=True)
         return out
     if ev.shape is Shape.figure and ev.ranked:
         out.append(Quoted(AnswerPart(PartKind.framing, p.ranked(ev.ranked), part=i), ""))
@@ -204,5 +214,7 @@ def nearest_parts(related: list[Passage], p: Presenter) -> list[AnswerPart]:
         AnswerPart(PartKind.nearest, p.nearest_intro()),
     ]
     for r in related:
-        out.append(AnswerPart(PartKind.nearest, p.nearest_item(r.title, r.section), bullet=True))
+        out.append(
+            AnswerPart(PartKind.nearest, p.nearest_item(r.title, r.section, r.label), bullet=True)
+        )
     return out

@@ -88,10 +88,17 @@ class CorpusStats:
                 while k >= 6 and title[:k] not in t:
                     k -= 1
                 written = title[:k] if k >= 6 else ""
+            if not written:
+                # a katakana word of this title only: 「このビジョンでは」 is the vision
+                own = [w for w in KATAKANA_WORD.findall(title) if w in t and self._one_title(w)]
+                written = own[0] if own else ""
             if written and not any(written in s for s in seen):
                 seen.append(written)
                 out.append((self.doc_titles[title], written))
         return out
+
+    def _one_title(self, word: str) -> bool:
+        return sum(1 for t in self.doc_titles if word in t) == 1
 
     def years_of(self, passages: list[Passage]) -> set[str]:
         """The years the documents of these passages speak of: a statute amended in 令和6年
@@ -114,6 +121,11 @@ class AnswerEngine:
         self.finder = EvidenceFinder(tok, emb)
         self.finder.records = lambda: self.engine.searcher.index().records
         self.finder.cue_words = _english_cue_words(self.understander.rules)
+        self.finder.need_evidence = {
+            name: rule.evidence
+            for name, rule in self.understander.rules.needs.items()
+            if rule.evidence is not None
+        }
         self.judge = Judge(
             tok,
             self.understander.rules,
@@ -360,7 +372,7 @@ class AnswerEngine:
             yield self._put(res, AnswerPart(PartKind.framing, ""))
             yield self._put(res, AnswerPart(PartKind.framing, p.draft_close()))
         res.grounded = grounded
-        res.citations = session.citations() if grounded else []
+        res.citations = session.citations(self.stats().outline.label_of) if grounded else []
         res.removed.extend(session.removed)
         if draft and res.citations:
             yield self._put(res, AnswerPart(PartKind.framing, ""))
@@ -382,15 +394,14 @@ class AnswerEngine:
         out: list[AnswerPart] = []
         multi = len(blocks) > 1
         used: set[str] = set()
+        labels: set[str] = set()
         for b in blocks:
             if multi:
-                out.append(
-                    AnswerPart(
-                        PartKind.framing,
-                        p.part_label(b.part.phrase or b.part.inherited, b.index + 1),
-                        part=b.index,
-                    )
-                )
+                label = p.part_label(_balanced(b.part.phrase or b.part.inherited), b.index + 1)
+                if label in labels:  # two parts about one subject: told apart by number
+                    label = p.part_label("", b.index + 1)
+                labels.add(label)
+                out.append(AnswerPart(PartKind.framing, label, part=b.index))
             if b.support:
                 out.extend(self._support_block(b, session, p, draft))
                 continue
@@ -494,7 +505,7 @@ class AnswerEngine:
             ):
                 out.append(part)
         res.grounded = bool(session.kept_claims)
-        res.citations = session.citations()
+        res.citations = session.citations(self.stats().outline.label_of)
         res.removed = session.removed
         if not res.grounded:
             out = [AnswerPart(PartKind.not_covered, p.support_none())]
@@ -603,6 +614,15 @@ class AnswerEngine:
             if best and edit_distance(w, best) <= (1 if len(w) < 7 else 2):
                 extra.append(best)
         return f"{query} {' '.join(extra)}" if extra else query
+
+
+def _balanced(phrase: str) -> str:
+    """The phrase without a bracket left open or closed alone (「中小企業基本法の「経営資源」
+    → 「中小企業基本法の経営資源」)."""
+    for o, c in (("「", "」"), ("『", "』"), ("(", ")"), ("（", "）")):
+        if phrase.count(o) != phrase.count(c):
+            phrase = phrase.replace(o, "").replace(c, "")
+    return phrase
 
 
 def _english_cue_words(rules: Any) -> frozenset[str]:

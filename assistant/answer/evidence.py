@@ -38,7 +38,7 @@ from assistant.text.tokenizer import Tokenizer
 from ingest.structure import Node, NodeKind
 
 _QUANTITY = re.compile(
-    r"\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|米ドル|%|％|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
+    r"\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|米ドル|%|％|パーセント|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
     r"約?\d[\d,.]*\s*(?:千|万|億|兆)(?:円|人|ドル)?"
 )
 _PAST_YEAR = re.compile(r"(?<!\d)(19\d{2}|20[01]\d|202[0-3])(?!\d)")
@@ -154,6 +154,7 @@ class Evidence:
     targets: list[Line] = field(default_factory=list)  # figures left out: targets, not actuals
     ranked: str = ""  # "max" | "min": the lines are ordered by their figure
     unit_hint: str = ""  # the unit the question's cue asks for (円, %, 位)
+    items: list[Line] = field(default_factory=list)  # a definition's items (a lead's 号)
 
     @property
     def found(self) -> bool:
@@ -167,6 +168,8 @@ class EvidenceFinder:
         self.max_lines = max_lines
         self.records: Callable[[], dict[str, dict[str, Any]]] = dict
         self.cue_words: frozenset[str] = frozenset()  # English cue lemmas (set by the engine)
+        # what meets a need (「手続き」: 許可・届出・申請 …), per need rule (set by the engine)
+        self.need_evidence: dict[str, re.Pattern[str]] = {}
         self._terms: dict[str, frozenset[str]] = {}
         self._spelled: dict[str, str] = {}
         self._vecs: dict[str, np.ndarray] = {}
@@ -284,6 +287,8 @@ class EvidenceFinder:
             return ev
         if part.asks in (Asks.amount, Asks.how_many) and self._figure(ev, outline, w, query_vector):
             return ev
+        if part.asks is Asks.how_many and self._list(ev, outline, w, min_score=STRICT_LIST):
+            return ev  # "How many values does the Union have?": no figure, but its list to count
         self._lines(ev, outline, w, query_vector)
         return ev
 
@@ -293,6 +298,7 @@ class EvidenceFinder:
     ) -> bool:
         best: tuple[float, Line, list[Line]] | None = None
         count = _stated_count(ev.part.text)
+        phrase = self.spelled(nfkc(ev.part.phrase)) if ev.part.phrase else ""
         head = self.spelled(ev.part.head) if ev.part.lang == "ja" else ""
         passages = self.spelled("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
         if head and (head not in passages or _TIME_TERM.fullmatch(ev.part.head)):
@@ -313,6 +319,10 @@ class EvidenceFinder:
                     score = own + 0.4 * above + 0.08 / (1 + rank) + (0.1 if head and named else 0)
                     if count and len(members) == count:
                         score += 0.3  # 「4つのバリュー」 with four members
+                    if phrase and self.spelled(nfkc(label_text)) == phrase:
+                        # named exactly what is asked (「関西チャレンジ」 is ①②③): more than the 0.4 a
+                        # list gets for sitting under a heading of that name
+                        score += 0.5
                     if best is None or score > best[0] + 1e-9:
                         lines = [
                             Line(self._home(ev, m, pi), strip_bullet(m.text), m, name=_name(m.text))
@@ -380,6 +390,9 @@ class EvidenceFinder:
             groups = outline.leaf_groups(anchor)
             if groups:
                 out.append((anchor.text, above, groups))
+            name, series = outline.ordinal_siblings(anchor)
+            if series:  # 「関西チャレンジはいくつ？」: ①②③, the headings of a numbered series
+                out.append((name, above, series))
         parts = _enumeration(anchor.text) if anchor.kind in (NodeKind.text, NodeKind.lead) else []
         label = ""
         if len(parts) >= 3:
@@ -469,6 +482,13 @@ class EvidenceFinder:
         desc = outline.first_text(node) if node.kind in (NodeKind.heading, NodeKind.item) else None
         if desc is not None and desc.kind is not NodeKind.heading:
             lines.append(Line(self._home(ev, desc, pi), strip_bullet(desc.text), desc))
+        items: list[Line] = []
+        if node.kind is NodeKind.lead:
+            # 「「旅客施設」とは、次に掲げる施設であって…」: what it covers is its items
+            items = [
+                Line(self._home(ev, m, pi), strip_bullet(m.text), m) for m in outline.members(node)
+            ]
+        ev.items = items
         ev.shape = Shape.definition
         ev.anchor = lines[0]
         ev.lines = lines
@@ -530,7 +550,7 @@ class EvidenceFinder:
                 continue
             elif link < MIN_FIGURE_LINK and cos < SAME_MEANING:
                 continue  # a paraphrase: only a line that means the same may answer
-            if hint and not any(hint in q for q in quantities):
+            if hint and not any(hint in q.replace("パーセント", "%") for q in quantities):
                 continue  # 「補助率は？」 is not answered by a budget in 円
             if (
                 part.years
@@ -654,6 +674,11 @@ class EvidenceFinder:
                     score += 0.3  # 「何年度での実現？」: a line with a year
                 if ev.part.change and _CHANGE_WORDS.search(text):
                     score += 0.4  # 「前回から変わった？」: the line that says what changed
+                if any(
+                    (rx := self.need_evidence.get(n)) is not None and rx.search(nfkc(text))
+                    for n in ev.part.needs
+                ):
+                    score += 0.3  # 「設置の手続きは？」: the line that says 「許可を得て」
                 cands.append(Line(pi, text, node, score, name=self._named_by(node, outline)))
                 lex.append(score)
         if not cands:
@@ -706,10 +731,31 @@ class EvidenceFinder:
     def _home(self, ev: Evidence, node: Node, fallback: int) -> int:
         """The passage (1-based) that holds ``node``: a list's members may sit in chunks the
         search did not return (each ● value has its own chunk); those are added."""
+        key = _squashed(strip_bullet(node.text))
+
+        def holds(text: str) -> bool:
+            return key in _squashed(text)
+
         for i, p in enumerate(ev.passages, start=1):
-            if p.id == node.chunk_id:
+            if p.id == node.chunk_id and holds(f"{p.section}\n{p.text}"):
                 return i
-        rec = self.records().get(node.chunk_id) if node.chunk_id else None
+        for i, p in enumerate(ev.passages, start=1):
+            if p.doc_id == node.doc_id and holds(f"{p.section}\n{p.text}"):
+                return i
+        records = self.records()
+        rec = records.get(node.chunk_id) if node.chunk_id else None
+        if rec is None or not holds(f"{rec.get('section', '')}\n{rec.get('text', '')}"):
+            # a line the document repeats is kept once in the chunks (the ◆ lines of 関西チャレンジ
+            # ② come again under its B): the chunk that holds its text is its home
+            rec = next(
+                (
+                    r
+                    for r in records.values()
+                    if r.get("doc_id") == node.doc_id
+                    and holds(f"{r.get('section', '')}\n{r.get('text', '')}")
+                ),
+                None,
+            )
         if rec is None:
             return fallback
         ev.passages.append(Passage.from_record(rec, 0.0))
@@ -744,6 +790,10 @@ def _named(key: str, terms: frozenset[str]) -> bool:
     if "|" not in key and " " not in key:
         return False
     return any(all(t in terms for t in alt.split()) for alt in key.split("|"))
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"\s+", "", nfkc(text))
 
 
 def _pseudo(p: Passage, i: int, line: str) -> Node:

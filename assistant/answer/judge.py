@@ -150,7 +150,10 @@ class Judge:
             )
         if not ev.passages:
             return Coverage(False, "nothing")
-        missing = self.missing_needs(part, ev.passages)
+        missing = self.missing_needs(part, _holding(ev))
+        if ev.shape is Shape.list and len(ev.lines) >= 2:
+            # 「いくつありますか」 of a list: counting its items answers it
+            missing = [n for n in missing if n != "count"]
         best_dense = max((p.dense or 0.0) for p in ev.passages)
         if best_dense and best_dense < self.min_dense and ev.relatedness < 0.5:
             return Coverage(False, "far", f"{best_dense:.2f}", missing, related=related)
@@ -170,7 +173,12 @@ class Judge:
             # 「2023年の関西のGRP」: the documents hold only a target for it
             near = related or [ev.passages[t.passage - 1] for t in ev.targets]
             return Coverage(False, value_of, part.phrase, missing, related=_dedupe(near))
-        if part.asks in (Asks.amount, Asks.how_many) and ev.shape is not Shape.figure:
+        counted = part.asks is Asks.how_many and ev.shape is Shape.list and len(ev.lines) >= 2
+        if (
+            part.asks in (Asks.amount, Asks.how_many)
+            and ev.shape is not Shape.figure
+            and not counted
+        ):
             # a figure is asked for and no line holding one names the subject (「有効求人倍率」)
             return Coverage(
                 False, "amount", part.phrase or part.inherited, missing, related=related
@@ -189,6 +197,10 @@ class Judge:
         if part.asks is Asks.yesno and not (
             ev.relatedness >= MIN_YESNO or (ev.relatedness >= 0.3 and best_dense >= YESNO_DENSE)
         ):
+            return Coverage(False, "yesno", part.phrase, missing, related=related)
+        if part.asks is Asks.yesno and self._some_unknown(part, vocabulary):
+            # 「半導体産業の振興については触れていますか」: no document uses 「半導体」, so the
+            # lines about 産業の振興 do not mention it
             return Coverage(False, "yesno", part.phrase, missing, related=related)
         if (
             part.asks in (Asks.date, Asks.where, Asks.who, Asks.how_many)
@@ -260,6 +272,13 @@ class Judge:
         head = self.finder.spelled(part.head)
         return not any(head in self.finder.spelled(f"{ln.text} {ln.name}") for ln in ev.lines)
 
+    def _some_unknown(self, part: Part, vocabulary: set[str]) -> bool:
+        """A word of the subject (two or more characters, not a soft cue) that no document
+        uses."""
+        if part.lang != "ja":
+            return False
+        return any(t not in vocabulary for t in part.subject if t not in part.soft and len(t) > 1)
+
     def _all_unknown(self, part: Part, vocabulary: set[str]) -> bool:
         if part.lang != "ja":
             return False
@@ -287,6 +306,15 @@ def _answers_itself(part: Part, ev: Evidence) -> bool:
     return (
         part.asks in (Asks.list, Asks.definition) and ev.shape in (Shape.list, Shape.definition)
     ) or (part.asks in (Asks.amount, Asks.how_many) and ev.shape is Shape.figure)
+
+
+def _holding(ev: Evidence) -> list[Passage]:
+    """The passages the answer would quote (a need is met where the answer is, not in another
+    law that retrieval also brought: 「関西パビリオンの参加手続きは？」 is not answered by a
+    statute's 「許可を得て」); all passages when no line was chosen."""
+    lines = [*ev.lines, *([ev.anchor] if ev.anchor is not None else [])]
+    held = sorted({ln.passage for ln in lines if 1 <= ln.passage <= len(ev.passages)})
+    return [ev.passages[i - 1] for i in held] or ev.passages
 
 
 def _text(ps: list[Passage]) -> str:

@@ -7,6 +7,7 @@ own wording: the guard and the eval checker read the part kinds.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from assistant.answer.types import Citation
@@ -38,7 +39,7 @@ class Presenter(Protocol):
     def chitchat(self, kind: str) -> str: ...
     def lead(self, titles: list[str]) -> str: ...
     def list_direct(self, label: str, names: list[str]) -> str: ...
-    def list_intro(self, label: str) -> str: ...
+    def list_intro(self, label: str, count: int = 0) -> str: ...
     def definition_direct(self, term: str, desc: str) -> str: ...
     def figure_direct(self, name: str, kind: str, figure: str) -> str: ...
     def yes(self, topic: str) -> str: ...
@@ -47,7 +48,7 @@ class Presenter(Protocol):
     def not_covered(self, reason: str, topic: str, phrase: str) -> str: ...
     def missing(self, phrase: str, needs: list[str]) -> str: ...
     def nearest_intro(self) -> str: ...
-    def nearest_item(self, title: str, section: str) -> str: ...
+    def nearest_item(self, title: str, section: str, label: str = "") -> str: ...
     def draft_open(self, name: str) -> str: ...
     def draft_intro(self, titles: list[str]) -> str: ...
     def draft_missing(self, phrase: str, needs: list[str]) -> str: ...
@@ -99,11 +100,12 @@ class JaPresenter:
     def list_direct(self, label: str, names: list[str]) -> str:
         return f"{label}は、{'、'.join(names)}です。"
 
-    def list_intro(self, label: str) -> str:
+    def list_intro(self, label: str, count: int = 0) -> str:
+        what = f"次の{count}項目" if count else "次の項目"  # a count asked for: the items counted
         return (
-            f"「{label}」として、次の項目が挙げられています。"
+            f"「{label}」として、{what}が挙げられています。"
             if label
-            else "次の項目が挙げられています。"
+            else f"{what}が挙げられています。"
         )
 
     def definition_direct(self, term: str, desc: str) -> str:
@@ -165,9 +167,8 @@ class JaPresenter:
     def nearest_intro(self) -> str:
         return "関連する記載がある箇所:"
 
-    def nearest_item(self, title: str, section: str) -> str:
-        last = section.split(" > ")[-1] if section else ""
-        return f"{title} — {last}" if last else title
+    def nearest_item(self, title: str, section: str, label: str = "") -> str:
+        return _place(title, section, label)
 
     def draft_open(self, name: str) -> str:
         return f"{name}様\n\nお問い合わせいただき、誠にありがとうございます。"
@@ -246,7 +247,9 @@ class EnPresenter:
     def list_direct(self, label: str, names: list[str]) -> str:
         return ", ".join(names)
 
-    def list_intro(self, label: str) -> str:
+    def list_intro(self, label: str, count: int = 0) -> str:
+        if count:
+            return f"The document lists {count} (quoted in Japanese):"
         return "The document lists the following (quoted in Japanese):"
 
     def definition_direct(self, term: str, desc: str) -> str:
@@ -296,9 +299,8 @@ class EnPresenter:
     def nearest_intro(self) -> str:
         return "Related sections:"
 
-    def nearest_item(self, title: str, section: str) -> str:
-        last = section.split(" > ")[-1] if section else ""
-        return f"{title} — {last}" if last else title
+    def nearest_item(self, title: str, section: str, label: str = "") -> str:
+        return _place(title, section, label)
 
     def draft_open(self, name: str) -> str:
         return f"Dear {name},\n\nThank you for your inquiry."
@@ -344,3 +346,15 @@ class EnPresenter:
 
 def presenter(lang: str) -> Presenter:
     return JaPresenter() if lang == "ja" else EnPresenter()
+
+
+def _place(title: str, section: str, label: str) -> str:
+    """Where a passage is: a statute by its citation label and the article's caption
+    (「地方自治法 第291条の4第4項(規約等)」, not the bare 「第4項」 its section path ends in);
+    another document by its title and last heading."""
+    parts = section.split(" > ") if section else []
+    if label:
+        article = next((x for x in reversed(parts) if re.match(r"第\S+条", x)), "")
+        caption = re.search(r"(\([^()]*\))$", article)
+        return f"{label}{caption.group(1)}" if caption else label
+    return f"{title} — {parts[-1]}" if parts else title

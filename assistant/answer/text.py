@@ -127,17 +127,32 @@ def strip_bullet(text: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage: line breaks and 。！？ end them (markers stay attached)."""
+    """Sentences of a passage: line breaks and 。！？ end them (markers stay attached), but
+    not inside brackets: a statute's 「…広域計画(以下「広域計画」という。)を作成し…」 is one
+    sentence, not one ending in 「という。」 and one starting with 「)を作成し」."""
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
+        depth = 0
         for m in _SENT.finditer(line):
             s = m.group().strip()
-            if s:
+            if not s:
+                continue
+            if depth > 0 and out:
+                out[-1] += s
+            else:
                 out.append(s)
+            depth = max(0, depth + _depth(s))
     return out
+
+
+_OPEN, _CLOSE = "(（「『", ")）」』"
+
+
+def _depth(s: str) -> int:
+    return sum(s.count(c) for c in _OPEN) - sum(s.count(c) for c in _CLOSE)
 
 
 def split_answer(text: str) -> list[str]:

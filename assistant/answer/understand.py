@@ -438,6 +438,8 @@ class Role(StrEnum):
 
 
 # the order in which answer shapes win when a part has several cues
+_WHICH_ADNOMINAL = frozenset({"どんな", "どのような", "どういう", "如何なる", "いかなる"})
+_NEED_ASKS = {"application": Asks.how, "location": Asks.where, "person": Asks.who}
 _ASKS_ORDER = (
     Asks.support,
     Asks.why,
@@ -960,6 +962,12 @@ class Understander:
             part.lang == "en"
             and bool(re.match(r"\s*(what|which|who|when|where|how|why)\b", s.text.lower()))
         )
+        need = self._need_asked_by_which(s)
+        if Asks.list in cues and need:
+            # 「どんな手続を経て指定される？」「どのような場所で？」 ask for the thing itself (how,
+            # where), not for a list of kinds of it
+            cues.discard(Asks.list)
+            cues.add(_NEED_ASKS.get(need, Asks.other))
         if Asks.yesno in cues and (wh or cues - {Asks.yesno, Asks.list}):
             cues.discard(Asks.yesno)
         if Asks.support in cues and not self._support_request(s):
@@ -987,6 +995,20 @@ class Understander:
         if part.lang == "ja" and self._definition_form(s):
             return Asks.definition
         return Asks.other
+
+    def _need_asked_by_which(self, s: Sentence) -> str:
+        """The need an adnominal interrogative asks for (「どんな手続」 → application): the
+        word right after どんな/どのような/どういう is a need's cue."""
+        norms = norm_forms(s.morphs)  # the indices the cue spans are given in
+        starts = {
+            a: name
+            for name, rule in self.rules.needs.items()
+            for a, _b in rule.cues.match_ja(norms)
+        }
+        for i, n in enumerate(norms[:-1]):
+            if n in _WHICH_ADNOMINAL and i + 1 in starts:
+                return starts[i + 1]
+        return ""
 
     def _plural(self, s: Sentence) -> bool:
         """「それぞれの予算」「全部の予算」, "list all … programmes": a list of figures."""
@@ -1859,7 +1881,11 @@ def _definition_term(morphs: list[Morpheme]) -> str:
                 or morphs[j].surface in ("そのうち", "うち", "その", "この", "そもそも")
             ):
                 j += 1
-            term = "".join(surfaces[j:i]).strip("「」『』 の")
+            written = "".join(surfaces[j:i])
+            quoted = re.search(r"[「『]([^「」『』]+)[」』]$", written)
+            if quoted:  # 「中小企業基本法の「経営資源」とは」: the quoted word is the term
+                return quoted.group(1)
+            term = written.strip("「」『』 の")
             if term:
                 return term
     return ""

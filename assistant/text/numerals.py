@@ -334,7 +334,14 @@ _COMMA_NUM = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 def normalize_numbers(text: str, analyze: Analyzer | None = None) -> str:
     """NFKC, kanji numerals as digits, digit-group commas dropped: 五千万円 ≡ 5,000万円 ≡ 5000万円."""
     text = _COMMA_NUM.sub("", unicodedata.normalize("NFKC", text))
-    return to_arabic(text, analyze)
+    return _DECIMAL.sub(r"\1.\2", to_arabic(text, analyze))
+
+
+# 「年十四・五パーセント」: a statute writes the decimal point as 「・」 before a unit of measure
+# (「一・二・三」 or 「十四・五」 alone stay as they are)
+_DECIMAL = re.compile(
+    r"(?<![\d・])(\d+)・(\d+)(?![\d・])(?=\s*(?:パーセント|%|倍|ヘクタール|キロメートル|メートル|トン))"
+)
 
 
 _FIGURE = re.compile(r"\d+(?:\.\d+)?(?:兆\d*(?:\.\d+)?)?(?:億\d*(?:\.\d+)?)?(?:万\d*(?:\.\d+)?)?")
