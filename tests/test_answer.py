@@ -651,7 +651,9 @@ def test_llm_failure_without_fallback_raises(engine: Engine) -> None:
 def test_llm_dying_mid_stream_keeps_checked_part(engine: Engine) -> None:
     def script(messages: list[dict[str, str]]) -> str:
         n = _cite(messages, "蓄電池人材")
-        return f"成長分野を支える蓄電池人材の育成が挙げられています[{n}]。" + "続きの文章" * 40
+        # a long stream that dies mid-way (words that do not repeat: a loop is stopped on purpose)
+        rest = "".join(f"続き{i}の文章" for i in range(40))
+        return f"成長分野を支える蓄電池人材の育成が挙げられています[{n}]。" + rest
 
     with scripted_openai_server(fn=script, die_after_chars=60) as server:
         res = AnswerEngine(engine, chat_model=_llm(server.base_url)).answer("蓄電池人材の育成は？")
