@@ -172,6 +172,7 @@ class EvidenceFinder:
         self.need_evidence: dict[str, re.Pattern[str]] = {}
         self._terms: dict[str, frozenset[str]] = {}
         self._spelled: dict[str, str] = {}
+        self._squashed: dict[str, str] = {}  # chunk id → its section and text, squashed
         self._vecs: dict[str, np.ndarray] = {}
 
     # ---- shared ---------------------------------------------------------------------------
@@ -733,18 +734,23 @@ class EvidenceFinder:
         search did not return (each ● value has its own chunk); those are added."""
         key = _squashed(strip_bullet(node.text))
 
-        def holds(text: str) -> bool:
-            return key in _squashed(text)
+        def holds(chunk_id: str, section: str, text: str) -> bool:
+            squashed = self._squashed.get(chunk_id)
+            if squashed is None:  # a chunk's text is fixed by its id (a content hash)
+                squashed = self._squashed[chunk_id] = _squashed(f"{section}\n{text}")
+            return key in squashed
 
         for i, p in enumerate(ev.passages, start=1):
-            if p.id == node.chunk_id and holds(f"{p.section}\n{p.text}"):
+            if p.id == node.chunk_id and holds(p.id, p.section, p.text):
                 return i
         for i, p in enumerate(ev.passages, start=1):
-            if p.doc_id == node.doc_id and holds(f"{p.section}\n{p.text}"):
+            if p.doc_id == node.doc_id and holds(p.id, p.section, p.text):
                 return i
         records = self.records()
         rec = records.get(node.chunk_id) if node.chunk_id else None
-        if rec is None or not holds(f"{rec.get('section', '')}\n{rec.get('text', '')}"):
+        if rec is None or not holds(
+            node.chunk_id, str(rec.get("section", "")), str(rec.get("text", ""))
+        ):
             # a line the document repeats is kept once in the chunks (the ◆ lines of 関西チャレンジ
             # ② come again under its B): the chunk that holds its text is its home
             rec = next(
@@ -752,7 +758,7 @@ class EvidenceFinder:
                     r
                     for r in records.values()
                     if r.get("doc_id") == node.doc_id
-                    and holds(f"{r.get('section', '')}\n{r.get('text', '')}")
+                    and holds(str(r["id"]), str(r.get("section", "")), str(r.get("text", "")))
                 ),
                 None,
             )

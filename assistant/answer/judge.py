@@ -273,16 +273,11 @@ class Judge:
         return not any(head in self.finder.spelled(f"{ln.text} {ln.name}") for ln in ev.lines)
 
     def _some_unknown(self, part: Part, vocabulary: set[str]) -> bool:
-        """A word of the subject (two or more characters, not a soft cue) that no document
-        uses."""
-        if part.lang != "ja":
-            return False
-        return any(t not in vocabulary for t in part.subject if t not in part.soft and len(t) > 1)
+        """A word of the subject that no document uses."""
+        return any(t not in vocabulary for t in _subject_words(part))
 
     def _all_unknown(self, part: Part, vocabulary: set[str]) -> bool:
-        if part.lang != "ja":
-            return False
-        terms = [t for t in part.subject if t not in part.soft and len(t) > 1]
+        terms = _subject_words(part)
         return bool(terms) and not any(t in vocabulary for t in terms)
 
 
@@ -306,6 +301,13 @@ def _answers_itself(part: Part, ev: Evidence) -> bool:
     return (
         part.asks in (Asks.list, Asks.definition) and ev.shape in (Shape.list, Shape.definition)
     ) or (part.asks in (Asks.amount, Asks.how_many) and ev.shape is Shape.figure)
+
+
+def _subject_words(part: Part) -> list[str]:
+    """The words of a Japanese subject that name it (two or more characters, not soft cues)."""
+    if part.lang != "ja":
+        return []
+    return [t for t in part.subject if t not in part.soft and len(t) > 1]
 
 
 def _holding(ev: Evidence) -> list[Passage]:
