@@ -180,3 +180,60 @@ def test_two_parts_about_one_term_have_two_labels(answers: AnswerEngine) -> None
     assert len(labels) == 2 and len(set(labels)) == 2, labels
     assert all(ln.count("「") == ln.count("」") for ln in labels), labels
     assert "設備、技術、個人の有する知識及び技能" in res.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "duty", "penalty"),
+    [
+        (
+            "指定試験機関の職員が試験事務で知った秘密を漏らしたら、どんな罰則がありますか？",
+            "第12条第3項",
+            "第20条",
+        ),
+        ("試験機関の元職員が試験の秘密をばらした場合の罰金は？", "第12条第3項", "第20条"),
+        (
+            "認定情報提供機関が大臣に求められた報告をしなかったら罰則はありますか",
+            "第19条第2項",
+            "第23条",
+        ),
+        (
+            "What is the penalty if a certified information provider does not report to the Minister?",
+            "第19条第2項",
+            "第23条",
+        ),
+        (
+            "試験事務の停止命令に違反した指定試験機関の役員はどう処罰されますか",
+            "第12条第8項",
+            "第21条",
+        ),
+    ],
+)
+def test_a_penalty_is_the_article_that_names_the_duty(
+    answers: AnswerEngine, question: str, duty: str, penalty: str
+) -> None:
+    """The penalty article says 「第十二条第三項の規定に違反した者は」, not what the duty is: the
+    answer follows the reference from the duty the question describes."""
+    res = answers.answer(question)
+    labels = [c.label for c in res.citations]
+    assert res.grounded and f"中小企業支援法 {duty}" in labels, (labels, res.answer)
+    assert any(lb.startswith(f"中小企業支援法 {penalty}") for lb in labels), (labels, res.answer)
+    assert "に処する" in res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "関西パビリオンの出展ルールに違反したら罰則はありますか？",
+        "ビジョンの目標を達成できなかったら罰金はある？",
+    ],
+)
+def test_a_penalty_for_another_duty_is_no_answer(answers: AnswerEngine, question: str) -> None:
+    res = answers.answer(question)
+    assert "に処する" not in res.answer, res.answer
+    assert "罰則については" in res.answer or "記載がありません" in res.answer, res.answer
+
+
+def test_a_duty_quoted_comes_with_its_sanction(answers: AnswerEngine) -> None:
+    res = answers.answer("指定試験機関の職員は、試験事務で知った秘密を人に話してもいいのですか？")
+    labels = [c.label for c in res.citations]
+    assert "中小企業支援法 第12条第3項" in labels and "中小企業支援法 第20条" in labels, labels

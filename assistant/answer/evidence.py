@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.outline import Outline
+from assistant.answer.sanctions import DUTY, PENALTY, Sanction, Sanctions
 from assistant.answer.text import (
     detect_lang,
     looks_like_instruction,
@@ -121,6 +122,14 @@ class Shape(StrEnum):
     none = "none"
 
 
+# a penalty's duty must carry a third of the question's weight; its chunk among the retrieved
+# passages adds a little (「秘密を漏らした場合の罰則」 → 第12条第3項 and 第20条)
+MIN_SANCTION = 0.34
+MIN_DUTY = 0.25
+SANCTION_RETRIEVED = 0.15
+PENALTY_TERMS = frozenset(
+    ["違反", "罰則", "罰金", "罰", "過料", "処罰", "刑罰", "ペナルティ", "制裁", "罰する"]
+)
 NAMED_LIST = 0.5  # a list whose label carries half the question's weight is the one it names
 NAMED_GROUP = 0.2  # a group the question names: its label carries a fifth of the weight
 
@@ -174,6 +183,7 @@ class EvidenceFinder:
         self._spelled: dict[str, str] = {}
         self._squashed: dict[str, str] = {}  # chunk id → its section and text, squashed
         self._vecs: dict[str, np.ndarray] = {}
+        self._sanctions: Sanctions | None = None
 
     # ---- shared ---------------------------------------------------------------------------
     def terms(self, text: str) -> frozenset[str]:
@@ -278,6 +288,14 @@ class EvidenceFinder:
         ev.relatedness = max(
             (self.match(w, self.terms(f"{p.section}\n{p.text}")) for p in passages), default=0.0
         )
+        self._shaped(ev, outline, w, query_vector)
+        self._sanctioned(ev, outline, w)
+        return ev
+
+    def _shaped(
+        self, ev: Evidence, outline: Outline, w: dict[str, float], query_vector: np.ndarray | None
+    ) -> Evidence:
+        part = ev.part
         if part.asks is Asks.list and self._list(ev, outline, w):
             return ev
         if part.asks is Asks.other and self._list(ev, outline, w, min_score=STRICT_LIST):
@@ -292,6 +310,93 @@ class EvidenceFinder:
             return ev  # "How many values does the Union have?": no figure, but its list to count
         self._lines(ev, outline, w, query_vector)
         return ev
+
+    # ---- penalties --------------------------------------------------------------------------
+    def sanctions(self, outline: Outline) -> Sanctions:
+        """The outline's penalty cross-references (built once per outline)."""
+        if self._sanctions is None or self._sanctions.outline is not outline:
+            self._sanctions = Sanctions(outline)
+        return self._sanctions
+
+    def _sanctioned(self, ev: Evidence, outline: Outline, w: dict[str, float]) -> None:
+        """「秘密を漏らした場合の罰則は？」: the duty the question describes and the penalty article
+        that names it by number, whatever the search ranked first; a duty quoted for any other
+        question (「この商号で登記しても問題ない？」) comes with the penalty for breaking it."""
+        sanctions = self.sanctions(outline)
+        if not sanctions:
+            return
+        if "penalty" in ev.part.needs:
+            found = self._penalty_for(ev, sanctions, w)
+            if found is not None:
+                duty, s = found
+                ev.lines = _unique([self._sentence(ev, duty, w), *self._penalty_lines(ev, s)])
+                ev.shape = Shape.lines
+            else:
+                # a penalty for some other duty does not answer 「…に違反したら罰則は？」
+                ev.lines = [
+                    ln
+                    for ln in ev.lines
+                    if not PENALTY.search(ln.text) and not sanctions.is_penal(ln.node)
+                ]
+                if not ev.lines:
+                    ev.shape = Shape.none
+            return
+        if ev.part.asks not in (Asks.yesno, Asks.other) or not ev.found:
+            return  # 「この商号で登記しても問題ない？」: a duty quoted comes with its sanction
+        for line in ev.lines[:2]:
+            node = line.node
+            if node is not None and node.kind is NodeKind.heading:
+                node = outline.first_text(node)  # 「第八条(商号の使用制限)」: its first 項
+            if node is None or not DUTY.search(line.text):
+                continue
+            enforcing = sanctions.enforcing(node)
+            if enforcing:
+                ev.lines = _unique([*ev.lines, *self._penalty_lines(ev, enforcing[0])])
+                return
+
+    def _penalty_for(
+        self, ev: Evidence, sanctions: Sanctions, w: dict[str, float]
+    ) -> tuple[Node, Sanction] | None:
+        """The (duty, sanction) of the retrieved documents whose duty the question describes:
+        the sanction whose duty and clause name the most of the question's words (the duty's
+        own chunk among the retrieved passages counts a little more), the duty itself naming a
+        quarter at least; of its duties, the block that names the most (the first on a tie: a
+        lead before its 号)."""
+        retrieved = {p.id for p in ev.passages}
+        # what is asked about is the duty: 「違反」「罰則」 are in every penalty clause
+        w = {t: v for t, v in w.items() if not any(x in PENALTY_TERMS for x in t.split("|"))}
+        best: tuple[float, Sanction, list[Node]] | None = None
+        for doc in dict.fromkeys(p.doc_id for p in ev.passages):
+            for s in sanctions.by_doc.get(doc, []):
+                duties = [
+                    d for d in sanctions.duties(s) if self.match(w, self.terms(d.text)) >= MIN_DUTY
+                ]
+                if not duties:
+                    continue
+                score = max(
+                    self.match(w, self.terms(f"{d.text}\n{s.clause.text}"))
+                    + (SANCTION_RETRIEVED if d.chunk_id in retrieved else 0.0)
+                    for d in duties
+                )
+                if best is None or score > best[0]:
+                    best = (score, s, duties)
+        if best is None or best[0] < MIN_SANCTION:
+            return None
+        _, s, duties = best
+        duty = max(duties, key=lambda d: (self.match(w, self.terms(d.text)), -d.line))
+        return duty, s
+
+    def _sentence(self, ev: Evidence, node: Node, w: dict[str, float]) -> Line:
+        """A block's sentence that names the most of the subject, as a line of the answer."""
+        sents = [strip_bullet(x) for x in split_sentences(node.text)] or [node.text]
+        text = max(sents, key=lambda x: self.match(w, self.terms(x)))
+        return Line(self._home(ev, node, 1), text, node)
+
+    def _penalty_lines(self, ev: Evidence, s: Sanction) -> list[Line]:
+        lines = [Line(self._home(ev, s.penalty, 1), strip_bullet(s.penalty.text), s.penalty)]
+        if s.clause.id != s.penalty.id:
+            lines.append(Line(self._home(ev, s.clause, 1), strip_bullet(s.clause.text), s.clause))
+        return lines
 
     # ---- lists ------------------------------------------------------------------------------
     def _list(

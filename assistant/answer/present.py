@@ -10,27 +10,8 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from assistant.answer.rules import need_topics
 from assistant.answer.types import Citation
-
-# what each abstention reason or missing need is called, per language
-NEED_TOPICS: dict[str, tuple[str, str]] = {
-    "deadline": ("締切・期限", "deadlines"),
-    "subsidy_rate": ("補助率・補助金", "subsidy rates or grants"),
-    "contact": ("連絡先（電話番号・メールアドレスなど）", "contact details"),
-    "hours": ("受付時間", "opening hours"),
-    "application": ("申請・参加の方法", "how to apply or take part"),
-    "person": ("担当者・人物の名前", "the names of people"),
-    "organization": (
-        "具体的な企業・大学・市町村の名前",
-        "the names of specific organisations or places",
-    ),
-    "location": ("場所", "places or locations"),
-    "schedule": ("日程・時期", "dates or schedules"),
-    "frequency": ("頻度", "how often it happens"),
-    "count": ("件数・人数", "counts or numbers"),
-    "cost": ("費用", "costs"),
-    "fee": ("参加費・料金", "fees or charges for taking part"),
-}
 
 
 class Presenter(Protocol):
@@ -160,7 +141,7 @@ class JaPresenter:
         return f"申し訳ありません。{about}は、資料には記載がありません。"
 
     def missing(self, phrase: str, needs: list[str]) -> str:
-        topics = "、".join(NEED_TOPICS.get(n, (n, n))[0] for n in needs)
+        topics = "、".join(need_topics().get(n, (n, n))[0] for n in needs)
         about = f"{phrase}の" if phrase else ""
         return f"{about}{topics}については、資料に記載がありません。"
 
@@ -177,7 +158,7 @@ class JaPresenter:
         return f"お問い合わせの件につきまして、{_titles(titles)}にもとづき、次のとおりご回答いたします。"
 
     def draft_missing(self, phrase: str, needs: list[str]) -> str:
-        topics = "、".join(NEED_TOPICS.get(n, (n, n))[0] for n in needs)
+        topics = "、".join(need_topics().get(n, (n, n))[0] for n in needs)
         about = f"{phrase}の" if phrase else ""
         return f"なお、{about}{topics}につきましては、現在の資料には記載がございません。担当部署に確認のうえ、改めてご連絡いたします。"
 
@@ -293,7 +274,7 @@ class EnPresenter:
         return "Sorry — the documents do not say anything on this question."
 
     def missing(self, phrase: str, needs: list[str]) -> str:
-        topics = ", ".join(NEED_TOPICS.get(n, (n, n))[1] for n in needs)
+        topics = ", ".join(need_topics().get(n, (n, n))[1] for n in needs)
         return f"The documents do not give {topics}."
 
     def nearest_intro(self) -> str:
@@ -309,7 +290,7 @@ class EnPresenter:
         return "Based on the documents, we can answer as follows (quoted in Japanese):"
 
     def draft_missing(self, phrase: str, needs: list[str]) -> str:
-        topics = ", ".join(NEED_TOPICS.get(n, (n, n))[1] for n in needs)
+        topics = ", ".join(need_topics().get(n, (n, n))[1] for n in needs)
         return f"The documents do not give {topics}; we will check with the responsible department and get back to you."
 
     def draft_not_covered(self, topic: str) -> str:

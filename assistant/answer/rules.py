@@ -7,6 +7,7 @@ matches whole words of the lower-cased question.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -140,6 +141,14 @@ def load_rules(tok: Tokenizer, path: Path = RULES_FILE) -> RuleSet:
         asker_examples=tuple(asker.get("examples", [])),
         asker_counter=tuple(asker.get("counter", [])),
     )
+
+
+@functools.cache
+def need_topics(path: Path = RULES_FILE) -> dict[str, tuple[str, str]]:
+    """What each need is called in an answer, (Japanese, English): the rules' topic_ja/topic_en,
+    so a need added to the rules is named in every answer without a second table."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {name: (spec["topic_ja"], spec["topic_en"]) for name, spec in data["needs"].items()}
 
 
 _loaded: dict[int, tuple[Tokenizer, RuleSet]] = {}
