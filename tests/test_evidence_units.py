@@ -109,6 +109,26 @@ def test_a_period_is_not_read_into_a_plain_number() -> None:
     assert not _WHEN.search("委員三十人以内で組織する".replace("三十", "30"))
 
 
+@pytest.mark.parametrize(
+    ("line", "quantity"),
+    [
+        ("公表の日から三十日以内に、国土交通大臣に意見を申し出ることができる。", True),
+        ("通知を受けた日から六箇月以内に", True),
+        ("任期は、二年を超えることができない", True),
+        ("二週間以上の期間を定めて", True),
+        ("第三十条の規定により", False),
+        ("令和5年度に実施する", False),
+    ],
+)
+def test_a_bounded_period_is_a_quantity(line: str, quantity: bool) -> None:
+    """「どれくらいの期間内なら申し出られますか」 is answered by 「三十日以内」: a period with its
+    bound is a figure; an article number or a year is not."""
+    from assistant.answer.evidence import _QUANTITY
+    from assistant.text.numerals import normalize_numbers
+
+    assert bool(_QUANTITY.search(normalize_numbers(line))) is quantity
+
+
 def test_a_question_that_names_a_document_s_title_names_that_document() -> None:
     stats = CorpusStats(
         "m",

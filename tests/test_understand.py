@@ -106,6 +106,11 @@ def test_multi_part_questions_are_split_and_each_need_is_kept(
         ("広域連合を設けるにはどのような手続きが必要ですか", Asks.how),
         ("セミナーはどんな場所で開かれますか", Asks.where),
         ("どんな取組みがありますか", Asks.list),
+        # an English yes-no question is not a list for its "all the"; a list verb makes one
+        ("Is the government required to own all the shares of the company?", Asks.other),
+        ("Must all the members be appointed by the governor?", Asks.other),
+        ("Can you list all the values of the Union?", Asks.list),
+        ("What are all the challenges?", Asks.list),
     ],
 )
 def test_what_is_asked(question: str, asks: Asks) -> None:

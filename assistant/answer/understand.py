@@ -962,6 +962,13 @@ class Understander:
             part.lang == "en"
             and bool(re.match(r"\s*(what|which|who|when|where|how|why)\b", s.text.lower()))
         )
+        if (
+            part.lang == "en"
+            and Asks.list in cues
+            and _EN_POLAR.match(s.text.lower())
+            and not _EN_LIST_VERB.search(s.text.lower())
+        ):
+            cues.discard(Asks.list)  # "Is it required to own all the shares?": yes or no
         need = self._need_asked_by_which(s)
         if Asks.list in cues and need:
             # 「どんな手続を経て指定される？」「どのような場所で？」 ask for the thing itself (how,
@@ -1491,6 +1498,14 @@ def _rank(s: Sentence) -> str:
     if any(w in t for w in _MIN):
         return "min"
     return "max" if any(w in t for w in _MAX) else ""
+
+
+# an English yes-no question opens with its auxiliary; only a verb that asks for a list
+# ("Can you list…", "Could you name…") makes one a list question
+_EN_POLAR = re.compile(
+    r"\s*(?:is|are|was|were|do|does|did|can|could|must|should|may|will|would|has|have|need)\b"
+)
+_EN_LIST_VERB = re.compile(r"\b(?:list|name|enumerate|give me)\b")
 
 
 def _asks_change(s: Sentence) -> bool:
