@@ -111,6 +111,16 @@ def test_multi_part_questions_are_split_and_each_need_is_kept(
         ("Must all the members be appointed by the governor?", Asks.other),
         ("Can you list all the values of the Union?", Asks.list),
         ("What are all the challenges?", Asks.list),
+        # 「って何がある」 asks which things (何 + が), 「って何？」 what a word means; a figure's
+        # noun inside a quoted title is part of the name
+        (
+            "チャレンジ②で「デジタル活用による生産性の向上」の例として挙がってるのって何がある?",
+            Asks.list,
+        ),
+        ("関西チャレンジって何がある？", Asks.list),
+        ("ビジョンの重点分野って何が書いてある？", Asks.list),
+        ("「労働生産性」はどのくらい？", Asks.amount),
+        ("ウェルビーイングって何？", Asks.definition),
     ],
 )
 def test_what_is_asked(question: str, asks: Asks) -> None:

@@ -898,8 +898,13 @@ class Understander:
         r = self.rules
         norms = norm_forms(s.morphs)
         cue_idx: set[int] = set()
+        quoted = _quoted_positions(s.morphs)
         for name, rule in r.asks.items():
             spans = rule.cues.match_ja(norms) if lang == "ja" else []
+            if rule.subject:
+                # 「「デジタル活用による生産性の向上」の例」: a figure's noun inside a title the
+                # asker quotes is part of that name, not a figure asked for
+                spans = [(a, b) for a, b in spans if not all(i in quoted for i in range(a, b))]
             if spans or (lang == "en" and rule.cues.match_en(s.text)):
                 part.cues.add("amount" if name == "figure" else name)
                 if not rule.subject:
@@ -1039,10 +1044,14 @@ class Understander:
         ms = s.morphs
         for i, m in enumerate(ms):
             nxt = ms[i + 1] if i + 1 < len(ms) else None
+            after = ms[i + 2] if i + 2 < len(ms) else None
             if (
                 m.surface in ("とは", "って")
                 and nxt is not None
                 and nxt.normalized in ("何", "なに", "どういう", "?")
+                # 「…例として挙がってるのって何がある？」: 何 with a case particle asks which
+                # things are there, not what a word means
+                and not (after is not None and after.surface in ("が", "を", "と"))
             ):
                 return True
             if m.surface == "と" and nxt is not None and nxt.surface == "は":
@@ -1506,6 +1515,22 @@ _EN_POLAR = re.compile(
     r"\s*(?:is|are|was|were|do|does|did|can|could|must|should|may|will|would|has|have|need)\b"
 )
 _EN_LIST_VERB = re.compile(r"\b(?:list|name|enumerate|give me)\b")
+
+
+def _quoted_positions(morphs: list[Morpheme]) -> set[int]:
+    """Positions, in :func:`norm_forms` numbering (symbols and spaces left out), of the words
+    inside 「…」 or 『…』."""
+    out: set[int] = set()
+    depth, k = 0, 0
+    for m in morphs:
+        if m.coarse in ("補助記号", "空白"):
+            depth += m.surface.count("「") + m.surface.count("『")
+            depth = max(0, depth - m.surface.count("」") - m.surface.count("』"))
+            continue
+        if depth:
+            out.add(k)
+        k += 1
+    return out
 
 
 def _asks_change(s: Sentence) -> bool:
