@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.engine import AnswerEngine
+from assistant.answer.types import PartKind
 from assistant.engine import Engine
 
 pytestmark = pytest.mark.slow
@@ -115,3 +116,22 @@ def test_every_item_of_a_list_is_cited_to_a_passage_that_holds_it(
     res = answers.answer(question)
     assert res.grounded
     assert not [r for r in res.removed if r.kind == "unsupported"], res.removed
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "マイクロプラスチックについて世界ではどんな動きがある？",
+        "環境汚染(マイクロプラスチック)の動きを挙げて",
+    ],
+)
+def test_items_that_are_the_start_of_a_clause_are_not_joined_into_a_sentence(
+    answers: AnswerEngine, question: str
+) -> None:
+    """「・国連環境総会 (UNEA-5.2) で」 continues on the next line: 「…は、国連環境総会で、G7…会合で
+    です」 is no sentence; the items are quoted as they are."""
+    res = answers.answer(question)
+    assert res.grounded and "国連環境総会" in res.answer, res.answer
+    assert "でです" not in res.answer and not any(
+        p.kind is PartKind.direct and "会合で" in p.text for p in res.parts
+    ), res.answer

@@ -8,6 +8,7 @@ passages (1-based); the guard checks every claim and renumbers what is used.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from assistant.answer.evidence import Evidence, Line, Shape
@@ -19,6 +20,9 @@ from assistant.retrieval.searcher import Passage
 
 MAX_DIRECT_NAME = 24  # longer item names are listed as lines, not joined into one sentence
 MAX_DIRECT_ITEMS = 12
+# an item that ends in a particle (「・国連環境総会 (UNEA-5.2) で」 + its quote below) is the start of
+# a clause, not a name: 「…は、国連環境総会で、G7…会合でです」 would not be Japanese
+_CLAUSE_END = re.compile(r"[\s)）」\u4e00-\u9fffァ-ヶー](?:で|に|を|が|は|と|から|より)$")
 
 
 @dataclass
@@ -80,7 +84,10 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
             len(names) if "count" in block.part.needs or block.part.asks is Asks.how_many else 0
         )
         label = ev.label or (ev.anchor.name if ev.anchor and ev.anchor.name else "")
-        short = all(len(n) <= MAX_DIRECT_NAME for n in names) and len(names) <= MAX_DIRECT_ITEMS
+        short = (
+            all(len(n) <= MAX_DIRECT_NAME and not _CLAUSE_END.search(n) for n in names)
+            and len(names) <= MAX_DIRECT_ITEMS
+        )
         cites = sorted({c for ln in ev.lines for c in block.cite(ln)})
         if ev.anchor is not None and label:
             cites = sorted(set(cites) | set(block.cite(ev.anchor)))
