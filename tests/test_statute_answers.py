@@ -237,3 +237,16 @@ def test_a_duty_quoted_comes_with_its_sanction(answers: AnswerEngine) -> None:
     res = answers.answer("指定試験機関の職員は、試験事務で知った秘密を人に話してもいいのですか？")
     labels = [c.label for c in res.citations]
     assert "中小企業支援法 第12条第3項" in labels and "中小企業支援法 第20条" in labels, labels
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["大阪湾臨海地域は誰が指定するの？", "Who designates the Osaka Bay coastal area?"],
+)
+def test_an_actor_the_law_defines_comes_with_its_definition(
+    answers: AnswerEngine, question: str
+) -> None:
+    """「主務大臣が…指定する」 says who only with 「この法律における主務大臣は、国土交通大臣…」."""
+    res = answers.answer(question)
+    assert res.grounded and "主務大臣が" in res.answer, res.answer
+    assert "国土交通大臣、総務大臣、経済産業大臣及び環境大臣" in res.answer, res.answer

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.defined import DefinedTerms
 from assistant.answer.outline import Outline
 from assistant.answer.sanctions import DUTY, PENALTY, Sanction, Sanctions
 from assistant.answer.text import (
@@ -186,6 +187,7 @@ class EvidenceFinder:
         self._squashed: dict[str, str] = {}  # chunk id → its section and text, squashed
         self._vecs: dict[str, np.ndarray] = {}
         self._sanctions: Sanctions | None = None
+        self._defined: DefinedTerms | None = None
 
     # ---- shared ---------------------------------------------------------------------------
     def terms(self, text: str) -> frozenset[str]:
@@ -292,6 +294,7 @@ class EvidenceFinder:
         )
         self._shaped(ev, outline, w, query_vector)
         self._sanctioned(ev, outline, w)
+        self._actors_defined(ev, outline)
         return ev
 
     def _shaped(
@@ -354,6 +357,20 @@ class EvidenceFinder:
             enforcing = sanctions.enforcing(node)
             if enforcing:
                 ev.lines = _unique([*ev.lines, *self._penalty_lines(ev, enforcing[0])])
+                return
+
+    def _actors_defined(self, ev: Evidence, outline: Outline) -> None:
+        """「誰が指定する？」 answered by 「…は、主務大臣が、…指定する」: the law's own definition of
+        that actor (「この法律における主務大臣は、国土交通大臣、…とする」) comes with it."""
+        if ev.part.asks is not Asks.who or not ev.found:
+            return
+        if self._defined is None or self._defined.outline is not outline:
+            self._defined = DefinedTerms(outline)
+        for line in ev.lines:
+            if line.node is None:
+                continue
+            for where in self._defined.actors(line.node, line.text)[:1]:
+                ev.lines = _unique([*ev.lines, Line(self._home(ev, where, 1), where.text, where)])
                 return
 
     def _penalty_for(
