@@ -135,3 +135,15 @@ def test_items_that_are_the_start_of_a_clause_are_not_joined_into_a_sentence(
     assert "でです" not in res.answer and not any(
         p.kind is PartKind.direct and "会合で" in p.text for p in res.parts
     ), res.answer
+
+
+@pytest.mark.parametrize(
+    "question", ["シナジーについて教えて", "Tell me about the spillover value"]
+)
+def test_a_heading_quoted_as_an_answer_comes_with_its_description(
+    answers: AnswerEngine, question: str
+) -> None:
+    """「● シナジー(協働、相乗、相互補完)」 names the value; what it is, is the line under it."""
+    res = answers.answer(question)
+    assert res.grounded, res.answer
+    assert "単独実施以上の効果" in res.answer or "水平展開" in res.answer, res.answer

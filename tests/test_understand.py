@@ -121,6 +121,8 @@ def test_multi_part_questions_are_split_and_each_need_is_kept(
         ("ビジョンの重点分野って何が書いてある？", Asks.list),
         ("「労働生産性」はどのくらい？", Asks.amount),
         ("ウェルビーイングって何？", Asks.definition),
+        # "value" is the vision's word for its four バリュー, not a figure
+        ("Tell me about the spillover value", Asks.other),
     ],
 )
 def test_what_is_asked(question: str, asks: Asks) -> None:
@@ -527,3 +529,35 @@ def test_a_question_naming_only_its_law_takes_the_term_from_the_sentence_before(
 def test_a_name_is_a_person_s_only_when_a_person_is_asked_for(question: str, person: bool) -> None:
     needs = {n for p in U.understand(question).parts for n in p.needs}
     assert ("person" in needs) is person
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "item"),
+    [
+        (
+            "関西広域連合は固有の4つのバリュー(存在価値)として、①スケールメリット(規模の経済、域内最適化)、"
+            "②シナジー(協働、相乗、相互補完)、③スピルオーバー(波及、浸透)、④ダイバーシティ(多様性、地域特性)を発揮し、"
+            "関西産業の成長に資する取組みを実施するとしています。",
+            "2番目のやつ、もう少し詳しく説明してもらえる?",
+            "シナジー(協働、相乗、相互補完)",
+        ),
+        (
+            "4つのバリューは、スケールメリット(規模の経済、域内最適化)、シナジー、スピルオーバー、ダイバーシティです。",
+            "最後のは？",
+            "ダイバーシティ",
+        ),
+        (
+            "・関西チャレンジ①\n・関西チャレンジ②\n・関西チャレンジ③",
+            "What about the second one?",
+            "関西チャレンジ②",
+        ),
+    ],
+)
+def test_an_ordinal_points_at_an_item_of_the_last_answer(
+    answer: str, question: str, item: str
+) -> None:
+    """Items numbered inline (①…②…) or joined with 「、」 keep their brackets whole."""
+    from assistant.answer.understand import _ordinal_item
+
+    history = [Message("user", "前の質問"), Message("assistant", answer)]
+    assert _ordinal_item(question, history) == item

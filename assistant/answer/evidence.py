@@ -837,7 +837,26 @@ class EvidenceFinder:
                 chosen = _unique([*chosen[: at + 1], *items, *chosen[at + 1 :]])
                 chosen = chosen[: max(self.max_lines, at + 1 + len(items))]
         ev.shape = Shape.lines
-        ev.lines = chosen
+        ev.lines = self._described(ev, outline, chosen)
+
+    def _described(self, ev: Evidence, outline: Outline, chosen: list[Line]) -> list[Line]:
+        """A heading quoted as an answer line says only its name (「● シナジー(協働、相乗、相互補
+        完)」): the description right under it follows it (for the first two lines)."""
+        out: list[Line] = []
+        keys = {c.key for c in chosen}
+        for k, c in enumerate(chosen):
+            out.append(c)
+            node = c.node
+            if k >= 2 or node is None or node.kind is not NodeKind.heading:
+                continue
+            desc = outline.first_text(node)
+            if desc is None or desc.kind is not NodeKind.text:
+                continue
+            line = Line(self._home(ev, desc, c.passage), strip_bullet(desc.text), desc)
+            if line.key not in keys:
+                keys.add(line.key)
+                out.append(line)
+        return out
 
     def _named_by(self, node: Node, outline: Outline) -> str:
         """The short heading a description sits under (● スケールメリット(…) → its text), so

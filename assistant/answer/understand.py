@@ -1582,12 +1582,41 @@ def _listed(answer: str) -> list[str]:
     ]
     if len(lines) >= 2:
         return [re.sub(r"\[\d+\]", "", ln).strip() for ln in lines]
+    # 「…として、①スケールメリット(規模の経済、域内最適化)、②シナジー(…)…を発揮し」: numbered inline
+    circled = [
+        _first_clause(x) for x in re.findall(r"[\u2460-\u2473]\s*([^\u2460-\u2473]+)", answer)
+    ]
+    if len(circled) >= 2:
+        return [x for x in circled if x]
     quoted = re.findall(r"「([^「」]{2,60})」", answer)
     if len(quoted) >= 2:
         return quoted
     m = re.search(r"(?:は|:|：)\s*([^。]+?)(?:です|。|$)", answer)
-    parts = [x.strip() for x in re.split(r"[、,]", m.group(1))] if m else []
+    parts = [x.strip() for x in _split_outside_brackets(m.group(1))] if m else []
     return [x for x in parts if x] if len(parts) >= 2 else []
+
+
+def _split_outside_brackets(text: str) -> list[str]:
+    """``text`` cut at 「、」 and 「,」 that are not inside brackets (「A(a、b)、B」 → A(a、b), B)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "(（「『[":
+            depth += 1
+        elif ch in ")）」』]":
+            depth = max(0, depth - 1)
+        elif ch in "、," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
+
+
+def _first_clause(text: str) -> str:
+    """An inline item up to its end: the first 「、」 outside brackets, or its closing bracket
+    when text follows it (「ダイバーシティ(多様性、地域特性)を発揮し、…」 → ダイバーシティ(…))."""
+    item = _split_outside_brackets(text.split("。")[0])[0].strip()
+    m = re.match(r"^(.+?[)）])(?=[^)）]*$)", item)
+    return m.group(1) if m and len(m.group(1)) < len(item) else item
 
 
 def _has_predicate(morphs: list[Morpheme]) -> bool:
