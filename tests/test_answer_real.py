@@ -147,3 +147,38 @@ def test_a_heading_quoted_as_an_answer_comes_with_its_description(
     res = answers.answer(question)
     assert res.grounded, res.answer
     assert "単独実施以上の効果" in res.answer or "水平展開" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("令和5年度の事業で一番予算が大きいのはどれ？", "22,634千円"),
+        ("Which FY2023 programme has the largest budget?", "22,634千円"),
+        ("令和5年度事業のうち、最も予算が少ないものは？", "282千円"),
+        ("令和5年度の事業でいちばん予算が小さいのは？", "282千円"),
+    ],
+)
+def test_a_superlative_ranks_every_item_of_the_list(
+    answers: AnswerEngine, question: str, first: str
+) -> None:
+    """All the items of the list, in order of their figure (not the total's 令和5年度 as 5)."""
+    res = answers.answer(question)
+    items = [ln for ln in res.answer.splitlines() if ln.startswith("・")]
+    assert items and first in items[0], res.answer
+    assert "55,969" not in res.answer, res.answer
+
+
+def test_a_follow_up_superlative_in_plain_words_is_the_largest_budget(
+    answers: AnswerEngine,
+) -> None:
+    from assistant.answer.types import Message
+
+    history = [
+        Message("user", "令和5年度の事業って何がある?"),
+        Message(
+            "assistant", "令和5年度事業(予算額:55,969千円)として、次の11事業が挙げられています。"
+        ),
+    ]
+    res = answers.answer("そのうち一番お金がかかってるのはどれ?金額も", history)
+    assert "22,634千円" in res.answer.splitlines()[1], res.answer
+    assert "参加費" not in res.answer, res.answer  # not a fee the asker would pay

@@ -716,10 +716,28 @@ class EvidenceFinder:
         top = scored[0][0]
         chosen = [s for s in scored if s[0] >= top - 0.15]
         if part.rank and not dates:
-            # 「いちばん予算が大きいのは？」: every figure of the list, largest (or smallest) first
+            # 「いちばん予算が大きいのは？」: every figure of the list, largest (or smallest) first —
+            # all the items of the list the best line is in, not only those that name the subject
+            pool = [s for s in scored if s[0] >= top - 0.4]
+            best = scored[0][1]
+            parent = None
+            if best.node is not None and best.node.kind is NodeKind.item:
+                parent = outline.get(best.node.parent)
+            elif best.node is not None:
+                parent = best.node  # 「令和5年度事業《予算額:…》」: the total's own items
+            if parent is not None:
+                items = [
+                    m
+                    for m in outline.members(parent)
+                    if m.kind is NodeKind.item and _QUANTITY.search(normalize_numbers(nfkc(m.text)))
+                ]
+                if len(items) >= 2:
+                    pool = [
+                        (0.0, Line(self._home(ev, m, best.passage), strip_bullet(m.text), m), False)
+                        for m in items
+                    ]
             chosen = sorted(
-                [s for s in scored if s[0] >= top - 0.4],
-                key=lambda s: _value(s[1].text) * (-1 if part.rank == "max" else 1),
+                pool, key=lambda s: _value(s[1].text) * (-1 if part.rank == "max" else 1)
             )
             ev.ranked = part.rank
         chosen = chosen[: self.max_lines]
@@ -1053,8 +1071,11 @@ def _unique(lines: list[Line]) -> list[Line]:
 
 
 def _value(text: str) -> float:
-    """The first figure of a line in plain units (「13,043千円」 → 13,043,000)."""
-    m = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*(千|万|億|兆)?", nfkc(text))
+    """The figure of a line in plain units (「13,043千円」 → 13,043,000): its first quantity with
+    a unit (not the 5 of 「令和5年度事業《予算額:55,969千円》」), else its first number."""
+    t = normalize_numbers(nfkc(text))
+    q = _QUANTITY.search(t)
+    m = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*(千|万|億|兆)?", q.group() if q else t)
     if not m:
         return 0.0
     scale = {"千": 1e3, "万": 1e4, "億": 1e8, "兆": 1e12}.get(m.group(2) or "", 1.0)

@@ -936,6 +936,12 @@ class Understander:
         else:
             self._subject_en(part, s, asker)
         part.rank = _rank(s)
+        if part.rank and "fee" in part.needs:
+            # 「一番お金がかかってるのはどれ？」 compares what the programmes cost, not a fee the
+            # asker would pay
+            part.needs.remove("fee")
+            if part.asks is Asks.other:
+                part.asks = Asks.amount
         part.total = bool(
             re.search(
                 r"総額|合計|全体で|全体の|総予算|全部で|\btotal\b|\boverall\b|altogether|in all",
@@ -1506,7 +1512,11 @@ def _rank(s: Sentence) -> str:
     t = s.text.lower()
     if any(w in t for w in _MIN):
         return "min"
-    return "max" if any(w in t for w in _MAX) else ""
+    if not any(w in t for w in _MAX):
+        return ""
+    # 「最も予算が少ないのは？」: the superlative's adjective says which end
+    after = {m.normalized for m in s.morphs if m.coarse == "形容詞"}
+    return "min" if after & {"少ない", "小さい", "低い", "安い", "短い"} else "max"
 
 
 # an English yes-no question opens with its auxiliary; only a verb that asks for a list
