@@ -182,3 +182,21 @@ def test_a_follow_up_superlative_in_plain_words_is_the_largest_budget(
     res = answers.answer("そのうち一番お金がかかってるのはどれ?金額も", history)
     assert "22,634千円" in res.answer.splitlines()[1], res.answer
     assert "参加費" not in res.answer, res.answer  # not a fee the asker would pay
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        (
+            "DXの世界市場について、成長率(CAGR)と2030年の市場規模の見込みはそれぞれいくつになってる?",
+            "24.1%",
+        ),
+        ("DXの世界市場の成長率と2030年の市場規模はそれぞれいくつ？", "3兆1,449億米ドル"),
+    ],
+)
+def test_each_of_two_figures_is_answered_by_the_line_that_holds_them(
+    answers: AnswerEngine, question: str, figure: str
+) -> None:
+    """「それぞれいくつ」 of two figures is no list and no count: the line with both answers it."""
+    res = answers.answer(question)
+    assert res.grounded and figure in res.answer, res.answer

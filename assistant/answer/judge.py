@@ -151,8 +151,9 @@ class Judge:
         if not ev.passages:
             return Coverage(False, "nothing")
         missing = self.missing_needs(part, _holding(ev))
-        if ev.shape is Shape.list and len(ev.lines) >= 2:
-            # 「いくつありますか」 of a list: counting its items answers it
+        if (ev.shape is Shape.list and len(ev.lines) >= 2) or ev.shape is Shape.figure:
+            # 「いくつありますか」 of a list: counting its items answers it; 「成長率はいくつ？」:
+            # the figure does
             missing = [n for n in missing if n != "count"]
         best_dense = max((p.dense or 0.0) for p in ev.passages)
         if best_dense and best_dense < self.min_dense and ev.relatedness < 0.5:
@@ -191,7 +192,11 @@ class Judge:
         ):
             # 「前回の改訂はいつ？」: what it is about is written, but no date goes with it
             return Coverage(False, "date", part.phrase or part.inherited, missing, related=related)
-        if part.asks is Asks.list and ev.shape is not Shape.list and self._head_missing(part, ev):
+        if (
+            part.asks is Asks.list
+            and ev.shape not in (Shape.list, Shape.figure)
+            and self._head_missing(part, ev)
+        ):
             # 「構成府県市を全部教えて」: the documents have no such list, nor its name
             return Coverage(False, "nothing", part.head, missing, related=related)
         if part.asks is Asks.yesno and not (
