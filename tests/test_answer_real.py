@@ -200,3 +200,21 @@ def test_each_of_two_figures_is_answered_by_the_line_that_holds_them(
     """「それぞれいくつ」 of two figures is no list and no count: the line with both answers it."""
     res = answers.answer(question)
     assert res.grounded and figure in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "そもそも「関西広域産業ビジョン」って、どういう位置づけの文書なの?",
+        "関西広域産業ビジョンってどんな文書？",
+        "関西広域産業ビジョンとは？",
+    ],
+)
+def test_a_question_about_the_document_itself_is_answered_by_its_own_definition(
+    answers: AnswerEngine, question: str
+) -> None:
+    """The title names the document, and here it is also what is asked about: the search keeps
+    it, and 【関西広域産業ビジョンとは】's line answers (the term without its brackets)."""
+    res = answers.answer(question)
+    assert res.grounded and "行動指針" in res.answer, res.answer
+    assert res.answer.startswith("関西広域産業ビジョンは、"), res.answer

@@ -121,6 +121,10 @@ def test_multi_part_questions_are_split_and_each_need_is_kept(
         ("ビジョンの重点分野って何が書いてある？", Asks.list),
         ("「労働生産性」はどのくらい？", Asks.amount),
         ("ウェルビーイングって何？", Asks.definition),
+        # a topic, then どんな + one noun that ends the question: what it is
+        ("関西広域産業ビジョンってどんな文書？", Asks.definition),
+        ("シナジーとはどういうものですか", Asks.definition),
+        ("関西チャレンジにはどんなものがある？", Asks.list),
         # "value" is the vision's word for its four バリュー, not a figure
         ("Tell me about the spillover value", Asks.other),
     ],

@@ -131,7 +131,8 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
         first = ev.lines[0]
         if len(ev.lines) > 1:
             desc = ev.lines[1]
-            text = p.definition_direct(first.text, desc.text)
+            term = _term_of(first.text)
+            text = p.definition_direct(term, desc.text)
             cites = sorted(set(block.cite(first) + block.cite(desc)))
             out.append(
                 Quoted(
@@ -139,7 +140,7 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
                         PartKind.direct,
                         text,
                         cites,
-                        spans=[first.text, desc.text.rstrip("。")],
+                        spans=[term, desc.text.rstrip("。")],
                         part=i,
                     ),
                     desc.text,
@@ -225,3 +226,12 @@ def nearest_parts(related: list[Passage], p: Presenter) -> list[AnswerPart]:
             AnswerPart(PartKind.nearest, p.nearest_item(r.title, r.section, r.label), bullet=True)
         )
     return out
+
+
+def _term_of(heading: str) -> str:
+    """The term a heading defines, as it writes it: 「【関西広域産業ビジョンとは】」 → 関西広域産業
+    ビジョン (a span of the heading, so the sentence is still copied from the evidence)."""
+    t = heading.strip()
+    m = re.fullmatch(r"[【「『\[]\s*(.+?)\s*[】」』\]]", t)
+    t = m.group(1) if m else t
+    return t.removesuffix("とは").strip() or heading

@@ -296,6 +296,8 @@ class AnswerEngine:
                 for _, w in named:
                     rest = rest.replace(w, " ")
                 rest = rest if len(re.sub(r"[\sのではにで、。?？]", "", rest)) >= 4 else part.query
+                if part.term and any(w in part.term for _, w in named):
+                    rest = part.query  # 「「関西広域産業ビジョン」ってどういう位置づけ？」: the title is asked about
                 found = self.retrieve(rest, part.lang, k, None, [d for d, _ in named])
                 if not found:
                     found = self.retrieve(part.query, part.lang, k, qvec, documents)

@@ -303,8 +303,10 @@ class EvidenceFinder:
         part = ev.part
         if part.asks is Asks.list and self._list(ev, outline, w):
             return ev
-        if part.asks is Asks.list and "amount" in part.cues and self._figure(
-            ev, outline, w, query_vector
+        if (
+            part.asks is Asks.list
+            and "amount" in part.cues
+            and self._figure(ev, outline, w, query_vector)
         ):
             return ev  # 「成長率と市場規模はそれぞれいくつ？」: no list, but the line with both
         if part.asks is Asks.other and self._list(ev, outline, w, min_score=STRICT_LIST):

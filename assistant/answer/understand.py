@@ -965,6 +965,9 @@ class Understander:
             for i, m in enumerate(ms)
         ):
             cues.discard("list")  # 「どんなふうに書かれていますか」 asks how, not which
+        if part.lang == "ja" and _what_kind_of(ms):
+            cues.discard(Asks.list)  # 「…ってどんな文書？」: what it is, not a list of kinds
+            cues.add(Asks.definition)
         if part.lang == "ja" and self._support_request(s):
             cues.add("support")  # 「弊社は…。相談に乗っていただける事業はありますか」
         if _counted(s, part.lang):
@@ -1525,6 +1528,23 @@ _EN_POLAR = re.compile(
     r"\s*(?:is|are|was|were|do|does|did|can|could|must|should|may|will|would|has|have|need)\b"
 )
 _EN_LIST_VERB = re.compile(r"\b(?:list|name|enumerate|give me)\b")
+
+
+_WHAT_KIND = frozenset(["どんな", "どの様", "どのよう", "どういう", "どういった", "如何"])
+
+
+def _what_kind_of(ms: list[Morpheme]) -> bool:
+    """「関西広域産業ビジョンってどんな文書？」「シナジーとはどういうものですか」: a topic, then
+    どんな + one noun that ends the question (copula and particles aside) asks what it is."""
+    words = [m for m in ms if m.coarse not in ("補助記号", "空白")]
+    for i, m in enumerate(words[1:-1], start=1):
+        if m.surface not in _WHAT_KIND and m.normalized not in _WHAT_KIND:
+            continue
+        before, noun, rest = words[i - 1], words[i + 1], words[i + 2 :]
+        if before.surface not in ("って", "とは", "は") or noun.coarse != "名詞":
+            return False
+        return all(r.coarse in ("助動詞", "助詞") for r in rest)
+    return False
 
 
 def _quoted_positions(morphs: list[Morpheme]) -> set[int]:
