@@ -218,3 +218,14 @@ def test_a_question_about_the_document_itself_is_answered_by_its_own_definition(
     res = answers.answer(question)
     assert res.grounded and "行動指針" in res.answer, res.answer
     assert res.answer.startswith("関西広域産業ビジョンは、"), res.answer
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the value of Kansai's GRP target?", "What GRP does Kansai aim for?"]
+)
+def test_an_english_question_answered_by_a_japanese_figure_line_says_it_quotes(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded and "150兆円" in res.answer, res.answer
+    assert res.answer.startswith("The document"), res.answer

@@ -187,7 +187,12 @@ def claims_for(block: Block, p: Presenter) -> list[Quoted]:
 def lead_for(block: Block, passages: list[Passage], p: Presenter) -> AnswerPart | None:
     """A lead-in naming the document, for answers that are quoted lines (no direct sentence)."""
     ev = block.evidence
-    if ev.shape is not Shape.lines or block.part.asks is Asks.yesno:
+    # an English question answered by a figure's Japanese line alone (no sentence of ours
+    # names the figure) says first that it quotes the source
+    quoted_figure = (
+        ev.shape is Shape.figure and p.lang == "en" and not ev.ranked and not ev.figure_name
+    )
+    if (ev.shape is not Shape.lines and not quoted_figure) or block.part.asks is Asks.yesno:
         return None
     titles = [passages[c - 1].title for ln in ev.lines for c in block.cite(ln)]
     return AnswerPart(PartKind.framing, p.lead(titles), part=block.index)
