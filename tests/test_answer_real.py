@@ -229,3 +229,21 @@ def test_an_english_question_answered_by_a_japanese_figure_line_says_it_quotes(
     res = answers.answer(question)
     assert res.grounded and "150兆円" in res.answer, res.answer
     assert res.answer.startswith("The document"), res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["大阪府だけの合計特殊出生率って、この資料に載ってますか？", "京都府のみの高齢化率はいくつ？"],
+)
+def test_a_figure_of_one_place_alone_is_not_the_country_s(
+    answers: AnswerEngine, question: str
+) -> None:
+    """Japan's 1.26 does not answer 「大阪府だけの出生率」: the documents have no figure of it."""
+    res = answers.answer(question)
+    assert not res.grounded and "だけの数値は、資料には記載がありません" in res.answer, res.answer
+    assert "1.26" not in res.answer.split("関連する記載")[0]
+
+
+def test_the_country_s_figure_is_still_answered(answers: AnswerEngine) -> None:
+    res = answers.answer("日本の合計特殊出生率は？")
+    assert res.grounded and "1.26" in res.answer, res.answer

@@ -565,3 +565,18 @@ def test_an_ordinal_points_at_an_item_of_the_last_answer(
 
     history = [Message("user", "前の質問"), Message("assistant", answer)]
     assert _ordinal_item(question, history) == item
+
+
+@pytest.mark.parametrize(
+    ("question", "only"),
+    [
+        ("大阪府だけの合計特殊出生率って載ってますか？", ["大阪府"]),
+        ("関西だけで見るとその数字はどうなってる？", ["関西"]),
+        ("京都のみの数字はありますか", ["京都"]),
+        ("日本の合計特殊出生率は？", []),
+        ("What is the birth rate for Osaka alone?", ["Osaka"]),
+    ],
+)
+def test_a_place_the_question_limits_itself_to_is_kept(question: str, only: list[str]) -> None:
+    u = U.understand(question)
+    assert u.parts and u.parts[0].only == only, [(p.text, p.only) for p in u.parts]

@@ -725,12 +725,12 @@ class EvidenceFinder:
             # 「いちばん予算が大きいのは？」: every figure of the list, largest (or smallest) first —
             # all the items of the list the best line is in, not only those that name the subject
             pool = [s for s in scored if s[0] >= top - 0.4]
-            best = scored[0][1]
+            head = scored[0][1]
             parent = None
-            if best.node is not None and best.node.kind is NodeKind.item:
-                parent = outline.get(best.node.parent)
-            elif best.node is not None:
-                parent = best.node  # 「令和5年度事業《予算額:…》」: the total's own items
+            if head.node is not None and head.node.kind is NodeKind.item:
+                parent = outline.get(head.node.parent)
+            elif head.node is not None:
+                parent = head.node  # 「令和5年度事業《予算額:…》」: the total's own items
             if parent is not None:
                 items = [
                     m
@@ -739,7 +739,7 @@ class EvidenceFinder:
                 ]
                 if len(items) >= 2:
                     pool = [
-                        (0.0, Line(self._home(ev, m, best.passage), strip_bullet(m.text), m), False)
+                        (0.0, Line(self._home(ev, m, head.passage), strip_bullet(m.text), m), False)
                         for m in items
                     ]
             chosen = sorted(

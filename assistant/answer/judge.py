@@ -22,6 +22,7 @@ from assistant.answer.rules import RuleSet
 from assistant.answer.text import nfkc
 from assistant.answer.understand import Asks, Part, When
 from assistant.retrieval.searcher import Passage
+from assistant.text.bilingual import default_glossary
 from assistant.text.numerals import normalize_numbers
 from assistant.text.tokenizer import Tokenizer
 
@@ -174,6 +175,15 @@ class Judge:
             # 「2023年の関西のGRP」: the documents hold only a target for it
             near = related or [ev.passages[t.passage - 1] for t in ev.targets]
             return Coverage(False, value_of, part.phrase, missing, related=_dedupe(near))
+        if (
+            part.only
+            and part.asks in (Asks.amount, Asks.how_many)
+            and ev.shape is Shape.figure
+            and not self._of_place(part, ev)
+        ):
+            # 「大阪府だけの出生率」 is not answered by Japan's 1.26
+            near = related or ev.passages[:2]
+            return Coverage(False, "scope", "、".join(part.only), missing, related=near)
         counted = part.asks is Asks.how_many and ev.shape is Shape.list and len(ev.lines) >= 2
         if (
             part.asks in (Asks.amount, Asks.how_many)
@@ -276,6 +286,18 @@ class Judge:
             return False
         head = self.finder.spelled(part.head)
         return not any(head in self.finder.spelled(f"{ln.text} {ln.name}") for ln in ev.lines)
+
+    def _of_place(self, part: Part, ev: Evidence) -> bool:
+        """Whether a figure line (or the heading right above it) names the place the question
+        limits itself to; an English place is looked for as the glossary writes it."""
+        places = [nfkc(p) for p in part.only]
+        if part.lang != "ja":
+            places = [t for p in part.only for t in default_glossary().terms(p)]
+        for ln in ev.lines:
+            heading = ev.passages[ln.passage - 1].section.split(" > ")[-1]
+            if any(p in nfkc(f"{ln.text} {heading}") for p in places):
+                return True
+        return False
 
     def _some_unknown(self, part: Part, vocabulary: set[str]) -> bool:
         """A word of the subject that no document uses."""

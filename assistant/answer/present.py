@@ -125,6 +125,11 @@ class JaPresenter:
             return f"申し訳ありません。「{topic}」については、資料には記載がありません。"
         if reason == "period":
             return f"申し訳ありません。{topic}については、資料には記載がありません。"
+        if reason == "scope":
+            return (
+                f"「{topic}」だけの数値は、資料には記載がありません"
+                f"（資料の数値は{topic}に限ったものではありません。下の関連箇所をご覧ください）。"
+            )
         if reason == "amount":
             return (
                 f"{phrase}について、金額や数値は資料に記載がありません。"
@@ -265,6 +270,11 @@ class EnPresenter:
             )
         if reason in ("unknown", "period"):
             return f"Sorry — the documents do not say anything about {topic}."
+        if reason == "scope":
+            return (
+                f"The documents give no figure for {topic} alone (the figures they give are "
+                "not limited to it; see the related passages below)."
+            )
         if reason == "amount":
             return "The documents do not give a figure or amount for this."
         if reason == "date":

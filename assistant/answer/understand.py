@@ -491,6 +491,7 @@ class Part:
     compounds: list[str] = field(default_factory=list)  # the subject's words as written (6次産業化)
     predicates: set[str] = field(default_factory=set)  # subject words that are verbs (伸びる)
     from_history: bool = False  # its subject came from the conversation before (a follow-up)
+    only: list[str] = field(default_factory=list)  # 「大阪府だけの」: a figure of that place alone
 
     @property
     def query(self) -> str:
@@ -936,6 +937,7 @@ class Understander:
         else:
             self._subject_en(part, s, asker)
         part.rank = _rank(s)
+        part.only = _only_places(s.morphs, lang, s.text)
         if part.rank and "fee" in part.needs:
             # 「一番お金がかかってるのはどれ？」 compares what the programmes cost, not a fee the
             # asker would pay
@@ -1528,6 +1530,22 @@ _EN_POLAR = re.compile(
     r"\s*(?:is|are|was|were|do|does|did|can|could|must|should|may|will|would|has|have|need)\b"
 )
 _EN_LIST_VERB = re.compile(r"\b(?:list|name|enumerate|give me)\b")
+
+
+def _only_places(ms: list[Morpheme], lang: str, text: str) -> list[str]:
+    """「大阪府だけの出生率」「関西だけで見ると」, "for Osaka alone": a place name the question
+    limits itself to (a proper noun right before だけ/のみ/限定)."""
+    if lang != "ja":
+        hit = re.search(r"\b(?:for|in)\s+([A-Z][a-z]+)\s+(?:alone|only)\b", text)
+        return [hit.group(1)] if hit else []
+    out = []
+    for i, m in enumerate(ms[:-1]):
+        nxt = ms[i + 1]
+        if m.pos[:2] == ("名詞", "固有名詞") and (
+            nxt.surface in ("だけ", "のみ") or nxt.normalized == "限定"
+        ):
+            out.append(m.surface)
+    return out
 
 
 _WHAT_KIND = frozenset(["どんな", "どの様", "どのよう", "どういう", "どういった", "如何"])
