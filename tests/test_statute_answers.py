@@ -164,6 +164,7 @@ def test_a_yes_no_question_on_a_word_no_document_uses_is_no(
     [
         "このビジョンでは中小企業の支援についてどう書いていますか",
         "ビジョンの中で観光はどう扱われていますか",
+        "What does this vision say about support for SMEs?",
     ],
 )
 def test_this_vision_is_searched_in_the_vision(answers: AnswerEngine, question: str) -> None:

@@ -38,7 +38,7 @@ from assistant.errors import BadRequest, UpstreamModelError
 from assistant.llm.chat_model import ChatModel
 from assistant.llm.factory import chat_model_from_settings
 from assistant.retrieval.searcher import Passage
-from assistant.text.bilingual import lexical_query
+from assistant.text.bilingual import default_glossary, lexical_query
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ class CorpusStats:
         都市建設促進法, 「外国人観光旅客の来訪」 of 外国人観光旅客の来訪の促進等による…法律); a title
         inside a longer named one does not count again."""
         t = unicodedata.normalize("NFKC", text)
+        if not re.search(r"[\u3040-\u30ff\u3400-\u9fff]", t):
+            return self._named_en(t)
         out: list[tuple[str, str]] = []
         seen: list[str] = []
         for title in sorted(self.doc_titles, key=len, reverse=True):
@@ -95,6 +97,20 @@ class CorpusStats:
             if written and not any(written in s for s in seen):
                 seen.append(written)
                 out.append((self.doc_titles[title], written))
+        return out
+
+    def _named_en(self, text: str) -> list[tuple[str, str]]:
+        """ "Under this vision", "in the vision": an English word whose Japanese is a katakana
+        word of one title only (vision → ビジョン) names that document."""
+        out: list[tuple[str, str]] = []
+        for en, alts in default_glossary().pairs(text):
+            if not re.search(rf"\b(?:this|the|that)\s+{re.escape(en)}\b", text.lower()):
+                continue  # "a vision for SMEs" names no document
+            for ja in alts:
+                if KATAKANA_WORD.fullmatch(ja) and self._one_title(ja):
+                    title = next(t for t in self.doc_titles if ja in t)
+                    out.append((self.doc_titles[title], en))
+                    break
         return out
 
     def _one_title(self, word: str) -> bool:
