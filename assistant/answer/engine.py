@@ -10,6 +10,7 @@ The CLI, the HTTP API and the web page all call this; each step lives in its own
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -103,7 +104,15 @@ class CorpusStats:
         """ "Under this vision", "in the vision": an English word whose Japanese is a katakana
         word of one title only (vision → ビジョン) names that document."""
         out: list[tuple[str, str]] = []
-        for en, alts in default_glossary().pairs(text):
+        pairs = default_glossary().pairs(text)
+        # "the SME Support Act": its words' Japanese, joined, is a title (中小企業+支援+法)
+        for i in range(len(pairs)):
+            for j in range(i + 2, min(len(pairs), i + 6) + 1):
+                for combo in itertools.product(*(alts[:3] for _, alts in pairs[i:j])):
+                    doc = self.doc_titles.get("".join(combo))
+                    if doc is not None and all(d != doc for d, _ in out):
+                        out.append((doc, " ".join(en for en, _ in pairs[i:j])))
+        for en, alts in pairs:
             if not re.search(rf"\b(?:this|the|that)\s+{re.escape(en)}\b", text.lower()):
                 continue  # "a vision for SMEs" names no document
             for ja in alts:
