@@ -149,6 +149,21 @@ def test_a_question_that_names_a_document_s_title_names_that_document() -> None:
         "laj",
     ]
     assert stats.named_documents("中小企業の定義は？") == []  # no title, no filter
+    # English: the words' Japanese joined is a title; "this vision" is the one ビジョン title
+    assert stats.named_documents("Under the SME Support Act, who certifies providers?") == [
+        "support"
+    ]
+    assert stats.named_documents("How is an SME defined?") == []
+    with_vision = CorpusStats(
+        "m",
+        {},
+        set(),
+        set(),
+        Outline([]),
+        doc_titles={"関西広域産業ビジョン": "v", "地方自治法": "laj"},
+    )
+    assert with_vision.named_documents("What does this vision say about SMEs?") == ["v"]
+    assert with_vision.named_documents("Is there a vision for SMEs?") == []
 
 
 def test_the_start_of_a_long_title_names_its_document_and_scopes_the_search() -> None:
