@@ -48,6 +48,11 @@ def test_a_sentence_does_not_end_inside_brackets(text: str, sentences: list[str]
         ("ディーブテックバレー-KANSAIには何社が参加していますか？", ["何社"]),
         ("令和5年度の予算額は？", ["予算額"]),
         ("関西の国内シェアは何%？", ["シェア", "%"]),
+        (
+            "減収額が基準財政収入額の算定で考慮されるのは何年度分まで？",
+            ["額"],
+        ),  # 減収額 is asked of
+        ("基準財政収入額の算定期間は？", []),
     ],
 )
 def test_unit_cues_are_words_of_their_own(question: str, cues: list[str]) -> None:
@@ -116,6 +121,7 @@ def test_a_period_is_not_read_into_a_plain_number() -> None:
         ("通知を受けた日から六箇月以内に", True),
         ("任期は、二年を超えることができない", True),
         ("二週間以上の期間を定めて", True),
+        ("これらの措置がなされた最初の年度以降三箇年度におけるものに限る", True),
         ("第三十条の規定により", False),
         ("令和5年度に実施する", False),
     ],

@@ -251,3 +251,16 @@ def test_an_actor_the_law_defines_comes_with_its_definition(
     res = answers.answer(question)
     assert res.grounded and "主務大臣が" in res.answer, res.answer
     assert "国土交通大臣、総務大臣、経済産業大臣及び環境大臣" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "学研都市の文化学術研究施設に固定資産税の不均一課税をした場合、その減収額が基準財政収入額の算定で考慮されるのは何年度分までですか？",
+        "学研都市の施設で固定資産税を不均一課税したとき、減収額は何年度分まで考慮される？",
+    ],
+)
+def test_the_interrogative_s_unit_is_what_is_asked(answers: AnswerEngine, question: str) -> None:
+    """「何年度分」 asks a number of years (三箇年度), whatever 「…額」 the question also names."""
+    res = answers.answer(question)
+    assert res.grounded and "三箇年度" in res.answer, res.answer

@@ -43,7 +43,9 @@ _QUANTITY = re.compile(
     r"\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|米ドル|%|％|パーセント|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
     r"約?\d[\d,.]*\s*(?:千|万|億|兆)(?:円|人|ドル)?|"
     # a counted period with its bound (「公表の日から三十日以内」): 「どれくらいの期間内なら」
-    r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間|年)\s*(?:以内|以上|以下|を超え|未満|を経過)"
+    r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間|年)\s*(?:以内|以上|以下|を超え|未満|を経過)|"
+    # 「最初の年度以降三箇年度」: a number of years counted with 箇 is a duration
+    r"\d+\s*(?:箇|か|カ|ヶ)\s*(?:年度|年|月)"
 )
 _PAST_YEAR = re.compile(r"(?<!\d)(19\d{2}|20[01]\d|202[0-3])(?!\d)")
 _PAST_WORDS = re.compile(r"前回|以前|旧|改訂前|従来")
@@ -83,6 +85,8 @@ _UNIT_HINT = {
     "位": "位",
     "人口": "人",
     "何人": "人",
+    "何年度": "年度",
+    "何箇年": "年",
     "人数": "人",
     "入場者数": "人",
     "来場者数": "人",
@@ -638,11 +642,10 @@ class EvidenceFinder:
         """Lines that hold a figure (or, ``dates``, a year or a time the vision uses as a
         milestone) and name the subject."""
         part = ev.part
-        hint = (
-            ""
-            if dates
-            else next((_UNIT_HINT[c] for c in self._cue_words(part) if c in _UNIT_HINT), "")
-        )
+        # the interrogative's own unit (「何年度分」, 「何社」) is what is asked, before any other
+        # unit word of the question (「減収額が…」)
+        cues = sorted(self._cue_words(part), key=lambda c: not c.startswith("何"))
+        hint = "" if dates else next((_UNIT_HINT[c] for c in cues if c in _UNIT_HINT), "")
         pattern = _WHEN if dates else _QUANTITY
         w = {t: v for t, v in w.items() if not _TIME_TERM.fullmatch(t)} or w
         units = self._units(ev, part, w)
@@ -1111,6 +1114,9 @@ def _unit_words(morphs: list[Any]) -> list[str]:
     「出生率」 is one word (a named ratio, not a percentage) and 「予算額」 is 予算額."""
     out = []
     for i, m in enumerate(morphs):
+        nxt = morphs[i + 1 : i + 3]
+        if len(nxt) == 2 and nxt[0].surface == "の" and nxt[1].coarse == "名詞":
+            continue  # 「基準財政収入額の算定で…何年度分」: the 額 names another noun, not what is asked
         forms = [m.surface.lower(), m.normalized.lower()]
         if m.surface == "何" and i + 1 < len(morphs):
             forms.insert(0, m.surface + morphs[i + 1].surface)  # 何 + 社: 「何社」 counts companies
