@@ -264,3 +264,15 @@ def test_the_interrogative_s_unit_is_what_is_asked(answers: AnswerEngine, questi
     """「何年度分」 asks a number of years (三箇年度), whatever 「…額」 the question also names."""
     res = answers.answer(question)
     assert res.grounded and "三箇年度" in res.answer, res.answer
+
+
+def test_a_later_part_goes_on_about_the_law_of_the_part_before(answers: AnswerEngine) -> None:
+    """「…基本方針は誰が決めるの？ほかの大臣の意見も聴くことになってる？」: the second part asks
+    about the same law, which names enough of it; another law's 「意見を聴いて」 does not answer."""
+    res = answers.answer(
+        "学研都市の建設に関する基本方針は誰が決めるの？ほかの大臣の意見も聴くことになってる？"
+    )
+    assert res.grounded and len([ln for ln in res.answer.splitlines() if ln.startswith("【")]) == 2
+    assert {c.title for c in res.citations} == {"関西文化学術研究都市建設促進法"}, [
+        c.label for c in res.citations
+    ]

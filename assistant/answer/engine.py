@@ -44,6 +44,9 @@ from assistant.text.bilingual import default_glossary, lexical_query
 log = logging.getLogger(__name__)
 
 KATAKANA_WORD = re.compile(r"[ァ-ヴー]{3,}")
+# a later part is answered from the document of the part before it when that document names its
+# subject well enough (within 0.4 of what the whole index names)
+CONTINUED_SLACK = 0.4
 
 
 @dataclass
@@ -330,9 +333,40 @@ class AnswerEngine:
                 found = self.retrieve(part.query, part.lang, k, qvec, documents)
             ev = self.finder.find(part, found, stats.outline, stats.idf, qvec)
             cov = self.judge.judge(ev, stats.vocabulary, stats.years_of(ev.passages), stats.idf)
+            if not named and not documents and blocks and not part.from_history:
+                ev, cov = self._continued(part, blocks[-1], ev, cov, stats, k, qvec)
             ids = [slot(p) for p in ev.passages]
             blocks.append(Block(i, part, ev, cov, ids))
         return blocks, passages
+
+    def _continued(
+        self,
+        part: Part,
+        before: Block,
+        ev: Evidence,
+        cov: Coverage,
+        stats: CorpusStats,
+        k: int,
+        qvec: np.ndarray,
+    ) -> tuple[Evidence, Coverage]:
+        """「…基本方針は、どの大臣が定める？ほかの省の大臣の意見も聴く？」: a later part of one
+        message goes on about the document the part before it was answered from; that document
+        answers it when it names enough of the subject (within CONTINUED_SLACK of the index)."""
+        if before.support or not before.coverage.covered or not before.evidence.lines:
+            return ev, cov
+        docs = {before.evidence.passages[ln.passage - 1].doc_id for ln in before.evidence.lines}
+        if len(docs) != 1 or (cov.covered and ev.passages and ev.passages[0].doc_id in docs):
+            return ev, cov
+        found = self.retrieve(part.query, part.lang, k, qvec, list(docs))
+        if not found:
+            return ev, cov
+        ev_in = self.finder.find(part, found, stats.outline, stats.idf, qvec)
+        cov_in = self.judge.judge(
+            ev_in, stats.vocabulary, stats.years_of(ev_in.passages), stats.idf
+        )
+        if cov_in.covered and ev_in.relatedness >= ev.relatedness - CONTINUED_SLACK:
+            return ev_in, cov_in
+        return ev, cov
 
     def _answer(
         self,
