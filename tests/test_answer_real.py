@@ -247,3 +247,17 @@ def test_a_figure_of_one_place_alone_is_not_the_country_s(
 def test_the_country_s_figure_is_still_answered(answers: AnswerEngine) -> None:
     res = answers.answer("日本の合計特殊出生率は？")
     assert res.grounded and "1.26" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "2つの将来像と数値目標は、何年度での実現をめざしていますか？",
+        "数値目標は何年度の達成をめざしてる？",
+    ],
+)
+def test_the_year_of_a_figure_is_answered_by_the_line_that_dates_it(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded and "2040年度" in res.answer, res.answer

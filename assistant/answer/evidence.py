@@ -319,6 +319,12 @@ class EvidenceFinder:
             return ev
         if part.asks is Asks.date and self._figure(ev, outline, w, query_vector, dates=True):
             return ev
+        if (
+            part.asks is Asks.amount
+            and {"何年度", "何年"} & set(self._cue_words(part))
+            and self._figure(ev, outline, w, query_vector, dates=True)
+        ):
+            return ev  # 「数値目標は何年度での実現をめざす？」: the figure's year is asked
         if part.asks in (Asks.amount, Asks.how_many) and self._figure(ev, outline, w, query_vector):
             return ev
         if part.asks is Asks.how_many and self._list(ev, outline, w, min_score=STRICT_LIST):
