@@ -580,3 +580,17 @@ def test_an_ordinal_points_at_an_item_of_the_last_answer(
 def test_a_place_the_question_limits_itself_to_is_kept(question: str, only: list[str]) -> None:
     u = U.understand(question)
     assert u.parts and u.parts[0].only == only, [(p.text, p.only) for p in u.parts]
+
+
+@pytest.mark.parametrize(
+    ("question", "location"),
+    [
+        ("人口が世界一になった国って、資料ではどこって書いてあります？", False),
+        ("中小企業支援を担う機関はどこ？", False),
+        ("関西パビリオンはどこに建ちますか", True),
+        ("フォーラムの会場はどこですか", True),
+    ],
+)
+def test_where_of_a_country_or_body_asks_which_one(question: str, location: bool) -> None:
+    u = U.understand(question)
+    assert ("location" in u.parts[0].needs) is location, (u.parts[0].needs, u.parts[0].phrase)

@@ -938,6 +938,12 @@ class Understander:
             self._subject_en(part, s, asker)
         part.rank = _rank(s)
         part.only = _only_places(s.morphs, lang, s.text)
+        if "location" in part.needs and lang == "ja" and part.phrase.endswith(_WHICH_ENTITY):
+            # 「人口が世界一になった国はどこ？」「GRPが一番大きい府県はどこ？」: which one, not
+            # where something is held or built
+            part.needs.remove("location")
+            if part.asks in (Asks.where, Asks.amount, Asks.other) and not part.rank:
+                part.asks = Asks.who
         if part.rank and "fee" in part.needs:
             # 「一番お金がかかってるのはどれ？」 compares what the programmes cost, not a fee the
             # asker would pay
@@ -1530,6 +1536,24 @@ _EN_POLAR = re.compile(
     r"\s*(?:is|are|was|were|do|does|did|can|could|must|should|may|will|would|has|have|need)\b"
 )
 _EN_LIST_VERB = re.compile(r"\b(?:list|name|enumerate|give me)\b")
+
+
+# nouns whose 「どこ」 asks which one of them (a country, a prefecture, a company), not a place
+_WHICH_ENTITY = (
+    "国",
+    "府県",
+    "県",
+    "都市",
+    "市",
+    "地域",
+    "企業",
+    "会社",
+    "大学",
+    "団体",
+    "機関",
+    "組織",
+    "自治体",
+)
 
 
 def _only_places(ms: list[Morpheme], lang: str, text: str) -> list[str]:
