@@ -261,3 +261,19 @@ def test_the_year_of_a_figure_is_answered_by_the_line_that_dates_it(
 ) -> None:
     res = answers.answer(question)
     assert res.grounded and "2040年度" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "取引先に選ばれる、という観点は出てきますか。",
+        "働き手に選ばれるという視点は書かれていますか？",
+    ],
+)
+def test_the_noun_that_frames_a_yes_no_question_is_not_its_subject(
+    answers: AnswerEngine, question: str
+) -> None:
+    """「…という観点」: 観点 is not a word the documents must use; what comes before it is."""
+    res = answers.answer(question)
+    assert res.grounded and res.answer.startswith("はい"), res.answer
+    assert "選ばれる企業経営" in res.answer and "観点」" not in res.answer, res.answer

@@ -1151,6 +1151,19 @@ class Understander:
                 part.anaphoric = True
             keep.append(bool(ok))
             idx += 1
+        framed = ""
+        for i, m in enumerate(s.morphs):
+            # 「…選ばれる会社になる、という観点は出てきますか」: the noun after という only frames
+            # what comes before it, which is the subject as the asker put it
+            if (
+                i >= 2
+                and part.asks is Asks.yesno
+                and m.normalized in _FRAMING_NOUNS
+                and s.morphs[i - 1].normalized in ("言う", "いう")
+                and s.morphs[i - 2].surface == "と"
+            ):
+                keep[i] = False
+                framed = "".join(x.surface for x in s.morphs[: i - 2]).strip("、, 「」")
         part.subject = [
             m.normalized.lower()
             for m, k in zip(s.morphs, keep, strict=True)
@@ -1179,6 +1192,8 @@ class Understander:
             )  # アメリカ: world context, not a subject
         ]
         part.phrase = _phrase(s.morphs, keep)
+        if framed and part.asks is Asks.yesno and len(framed) <= 40:
+            part.phrase = framed
         part.compounds = _compounds(s.morphs, keep)
         nominal = [c for c in part.compounds if _nominal(self.tok.parse(c))]
         part.head = nominal[-1] if nominal else ""  # 「…と呼ばれている」: the head is no verb
@@ -1538,6 +1553,9 @@ _EN_POLAR = re.compile(
 _EN_LIST_VERB = re.compile(r"\b(?:list|name|enumerate|give me)\b")
 
 
+_FRAMING_NOUNS = frozenset(
+    ["観点", "視点", "考え", "考え方", "点", "事", "こと", "内容", "記述", "話", "趣旨", "文言", "言葉"]
+)
 # nouns whose 「どこ」 asks which one of them (a country, a prefecture, a company), not a place
 _WHICH_ENTITY = (
     "国",
