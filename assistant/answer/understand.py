@@ -1554,7 +1554,21 @@ _EN_LIST_VERB = re.compile(r"\b(?:list|name|enumerate|give me)\b")
 
 
 _FRAMING_NOUNS = frozenset(
-    ["観点", "視点", "考え", "考え方", "点", "事", "こと", "内容", "記述", "話", "趣旨", "文言", "言葉"]
+    [
+        "観点",
+        "視点",
+        "考え",
+        "考え方",
+        "点",
+        "事",
+        "こと",
+        "内容",
+        "記述",
+        "話",
+        "趣旨",
+        "文言",
+        "言葉",
+    ]
 )
 # nouns whose 「どこ」 asks which one of them (a country, a prefecture, a company), not a place
 _WHICH_ENTITY = (
