@@ -594,3 +594,15 @@ def test_a_place_the_question_limits_itself_to_is_kept(question: str, only: list
 def test_where_of_a_country_or_body_asks_which_one(question: str, location: bool) -> None:
     u = U.understand(question)
     assert ("location" in u.parts[0].needs) is location, (u.parts[0].needs, u.parts[0].phrase)
+
+
+@pytest.mark.parametrize(
+    ("question", "person"),
+    [
+        ("From whose point of view is the DX supposed to be done?", False),
+        ("Who is the director of the bureau?", True),
+    ],
+)
+def test_whose_point_of_view_asks_for_no_person(question: str, person: bool) -> None:
+    u = U.understand(question)
+    assert ("person" in u.parts[0].needs) is person, u.parts[0].needs
