@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.answer.engine import CorpusStats
@@ -206,3 +208,21 @@ def test_a_count_in_kanji_is_the_count_a_how_many_question_needs(text: str) -> N
     assert "count" in part.needs
     p = Passage(id="x#1", doc_id="x", title="t", section="s", position={}, text=text, score=1.0)
     assert judge.missing_needs(part, [p]) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "period"),
+    [
+        ("意見を出せるのは何日以内？", True),
+        ("何か月前までに届け出る？", True),
+        ("何年に採択？", False),
+    ],
+)
+def test_a_question_for_a_number_of_days_asks_a_period_not_a_year(
+    question: str, period: bool
+) -> None:
+    """「何日以内？」 is not answered by the 昭和二十二年 of a law's citation: only a period is."""
+    from assistant.answer.evidence import _ASKS_PERIOD, _PERIOD
+
+    assert bool(_ASKS_PERIOD.search(question)) is period
+    assert re.search(_PERIOD, "公表の日から30日以内に") and not re.search(_PERIOD, "昭和22年法律")

@@ -95,6 +95,8 @@ def test_multi_part_questions_are_split_and_each_need_is_kept(
         ("国内シェアは何％をめざす？", Asks.amount),
         ("令和5年度事業は何件ありますか", Asks.how_many),
         ("パリ協定はいつ採択された？", Asks.date),
+        ("意見を出せるのは何日以内？", Asks.date),
+        ("届出は何か月前までに必要ですか", Asks.date),
         ("GRPの約150兆円はどうやって出した数字？", Asks.how),
         ("水素について触れていますか？", Asks.yesno),
         ("Does the vision mention hydrogen?", Asks.yesno),

@@ -50,11 +50,11 @@ _QUANTITY = re.compile(
 _PAST_YEAR = re.compile(r"(?<!\d)(19\d{2}|20[01]\d|202[0-3])(?!\d)")
 _PAST_WORDS = re.compile(r"前回|以前|旧|改訂前|従来")
 # a year, a month, or the milestone the vision dates its plans by (万博開催時)
-_WHEN = re.compile(
-    r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年|\d+月|万博|開催時"
-    # a period counted from an event (「告知を受けた日から三十日以内」) answers 「いつまでに」
-    r"|\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間)\s*(?:以内|前|後|を経過|以上)"
-)
+# a period counted from an event (「告知を受けた日から三十日以内」) answers 「いつまでに」
+_PERIOD = r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間)\s*(?:以内|前|後|を経過|以上)"
+_WHEN = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年|\d+月|万博|開催時|" + _PERIOD)
+# 「何日以内？」「何か月前までに？」 asks a period, which no year answers
+_ASKS_PERIOD = re.compile(r"何\s*(?:日|か月|ヶ月|カ月|箇月|週間)")
 _CHANGE_WORDS = re.compile(r"前回|引き続き|改訂|修正|変更|見直")
 _ARITHMETIC = re.compile(r"\d\s*[×xX*÷/+＋=＝≒]\s*|[×÷=＝≒]\s*\d")
 _YEAR_EXPR = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年")
@@ -653,6 +653,8 @@ class EvidenceFinder:
         cues = sorted(self._cue_words(part), key=lambda c: not c.startswith("何"))
         hint = "" if dates else next((_UNIT_HINT[c] for c in cues if c in _UNIT_HINT), "")
         pattern = _WHEN if dates else _QUANTITY
+        if dates and _ASKS_PERIOD.search(nfkc(part.text)):
+            pattern = re.compile(_PERIOD)
         w = {t: v for t, v in w.items() if not _TIME_TERM.fullmatch(t)} or w
         units = self._units(ev, part, w)
         cands: list[tuple[Node, int, int, list[Node], list[str]]] = []
