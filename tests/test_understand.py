@@ -608,3 +608,21 @@ def test_where_of_a_country_or_body_asks_which_one(question: str, location: bool
 def test_whose_point_of_view_asks_for_no_person(question: str, person: bool) -> None:
     u = U.understand(question)
     assert ("person" in u.parts[0].needs) is person, u.parts[0].needs
+
+
+@pytest.mark.parametrize(
+    ("question", "anaphoric"),
+    [
+        ("What does this vision say about hydrogen?", False),
+        ("Is that law about SMEs?", False),
+        ("What is its budget?", True),
+        ("Who approves it?", True),
+    ],
+)
+def test_this_vision_is_the_document_not_the_last_subject(question: str, anaphoric: bool) -> None:
+    history = [
+        Message("user", "Who designates the Osaka Bay coastal area?"),
+        Message("assistant", "第四条 大阪湾臨海地域及び関連整備地域は、主務大臣が…指定する"),
+    ]
+    (p,) = U.understand(question, history).parts
+    assert p.anaphoric is anaphoric

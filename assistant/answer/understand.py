@@ -1219,7 +1219,13 @@ class Understander:
         text = _strip_en(text.lower(), tuple(shapes))
         words = [re.sub(r"'s?$", "", w) for w in _en_words(text)]  # "Governments'" → governments
         words = [w for w in words if w and w not in EN_STOP]
-        part.anaphoric = any(w in EN_ANAPHORA for w in _en_words(s.text))
+        said = _en_words(s.text)
+        part.anaphoric = any(
+            w in EN_ANAPHORA
+            # "this vision", "that law": the document, not the last answer's subject
+            and not (w in ("this", "that") and k + 1 < len(said) and said[k + 1] in _EN_DOCS)
+            for k, w in enumerate(said)
+        )
         part.subject = words
         part.phrase = " ".join(words[:6])
         ja_span = re.findall(r"[\u30a0-\u30ff\u3400-\u9fff（）()\-ー]{2,}", s.text)
@@ -1545,6 +1551,7 @@ def _rank(s: Sentence) -> str:
     return "min" if after & {"少ない", "小さい", "低い", "安い", "短い"} else "max"
 
 
+_EN_DOCS = frozenset(["vision", "document", "documents", "law", "act", "plan", "report", "paper"])
 # an English yes-no question opens with its auxiliary; only a verb that asks for a list
 # ("Can you list…", "Could you name…") makes one a list question
 _EN_POLAR = re.compile(
