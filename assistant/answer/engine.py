@@ -154,6 +154,10 @@ class AnswerEngine:
             for name, rule in self.understander.rules.needs.items()
             if rule.evidence is not None
         }
+        penalty = self.understander.rules.needs.get("penalty")
+        if penalty is not None:
+            cues = frozenset(form for cue in penalty.cues.ja for form in cue)
+            self.finder.penalty_words = self.finder.penalty_words | cues
         self.judge = Judge(
             tok,
             self.understander.rules,

@@ -53,6 +53,7 @@ _PAST_WORDS = re.compile(r"前回|以前|旧|改訂前|従来")
 # a period counted from an event (「告知を受けた日から三十日以内」) answers 「いつまでに」
 _PERIOD = r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間)\s*(?:以内|前|後|を経過|以上)"
 _WHEN = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年|\d+月|万博|開催時|" + _PERIOD)
+_PERIOD_RE = re.compile(_PERIOD)
 # 「何日以内？」「何か月前までに？」 asks a period, which no year answers
 _ASKS_PERIOD = re.compile(r"何\s*(?:日|か月|ヶ月|カ月|箇月|週間)")
 _CHANGE_WORDS = re.compile(r"前回|引き続き|改訂|修正|変更|見直")
@@ -134,9 +135,6 @@ class Shape(StrEnum):
 MIN_SANCTION = 0.34
 MIN_DUTY = 0.25
 SANCTION_RETRIEVED = 0.15
-PENALTY_TERMS = frozenset(
-    ["違反", "罰則", "罰金", "罰", "過料", "処罰", "刑罰", "ペナルティ", "制裁", "罰する"]
-)
 NAMED_LIST = 0.5  # a list whose label carries half the question's weight is the one it names
 NAMED_GROUP = 0.2  # a group the question names: its label carries a fifth of the weight
 
@@ -186,6 +184,9 @@ class EvidenceFinder:
         self.cue_words: frozenset[str] = frozenset()  # English cue lemmas (set by the engine)
         # what meets a need (「手続き」: 許可・届出・申請 …), per need rule (set by the engine)
         self.need_evidence: dict[str, re.Pattern[str]] = {}
+        # the words that ask for a penalty (the penalty need's cues, set by the engine) and 違反:
+        # every penalty clause has them, so they never tell one duty from another
+        self.penalty_words: frozenset[str] = frozenset({"違反"})
         self._terms: dict[str, frozenset[str]] = {}
         self._spelled: dict[str, str] = {}
         self._squashed: dict[str, str] = {}  # chunk id → its section and text, squashed
@@ -399,7 +400,7 @@ class EvidenceFinder:
         lead before its 号)."""
         retrieved = {p.id for p in ev.passages}
         # what is asked about is the duty: 「違反」「罰則」 are in every penalty clause
-        w = {t: v for t, v in w.items() if not any(x in PENALTY_TERMS for x in t.split("|"))}
+        w = {t: v for t, v in w.items() if not any(x in self.penalty_words for x in t.split("|"))}
         best: tuple[float, Sanction, list[Node]] | None = None
         for doc in dict.fromkeys(p.doc_id for p in ev.passages):
             for s in sanctions.by_doc.get(doc, []):
@@ -654,7 +655,7 @@ class EvidenceFinder:
         hint = "" if dates else next((_UNIT_HINT[c] for c in cues if c in _UNIT_HINT), "")
         pattern = _WHEN if dates else _QUANTITY
         if dates and _ASKS_PERIOD.search(nfkc(part.text)):
-            pattern = re.compile(_PERIOD)
+            pattern = _PERIOD_RE
         w = {t: v for t, v in w.items() if not _TIME_TERM.fullmatch(t)} or w
         units = self._units(ev, part, w)
         cands: list[tuple[Node, int, int, list[Node], list[str]]] = []
