@@ -1611,7 +1611,8 @@ def _only_places(ms: list[Morpheme], lang: str, text: str) -> list[str]:
     return out
 
 
-_WHAT_KIND = frozenset(["どんな", "どの様", "どのよう", "どういう", "どういった", "如何"])
+# the adnominal interrogatives, as Sudachi may also write them (どのよう, 如何)
+_WHAT_KIND = _WHICH_ADNOMINAL | {"どの様", "どのよう", "どういった", "如何"}
 
 
 def _what_kind_of(ms: list[Morpheme]) -> bool:
