@@ -31,6 +31,10 @@ TOK = get_tokenizer("sudachi")
             ["「関西チャレンジ」とする。", "これは(注。未定)です。"],
         ),
         ("普通の文。二つ目。", ["普通の文。", "二つ目。"]),
+        (  # a 別表 line broken inside its brackets goes on with the sentence above
+            "事務(都道府県の加入しない組合に係るものに限る。\n)及び第二条の事務。次。",
+            ["事務(都道府県の加入しない組合に係るものに限る。)及び第二条の事務。", "次。"],
+        ),
         (
             "閉じない括弧(2022。次の行まで。\n新しい行。",
             ["閉じない括弧(2022。次の行まで。", "新しい行。"],
@@ -86,6 +90,8 @@ def test_the_years_of_an_answer_are_those_of_its_documents() -> None:
         "脱退する日の二年前までに他の全ての構成団体に書面で予告をし",
         "通知を受けた日から六箇月以内に",
         "14日以内に届け出なければならない",
+        "年度開始前二十日までに当該予算を議会に提出する",
+        "議会の議決を経て、速やかに、広域計画を作成しなければならない",
     ],
 )
 def test_a_period_counted_from_an_event_answers_when(line: str) -> None:
@@ -124,8 +130,12 @@ def test_a_period_is_not_read_into_a_plain_number() -> None:
         ("任期は、二年を超えることができない", True),
         ("二週間以上の期間を定めて", True),
         ("これらの措置がなされた最初の年度以降三箇年度におけるものに限る", True),
+        ("認定の申請を受理した日から三月以内において速やかに", True),  # months, as statutes write
+        ("公告の日から一月間公衆の縦覧に供しなければならない", True),
+        ("発行済株式の総数の二分の一以上に当たる株式を保有しなければならない", True),
         ("第三十条の規定により", False),
         ("令和5年度に実施する", False),
+        ("3月に公表した", False),  # a month of the calendar is no amount
     ],
 )
 def test_a_bounded_period_is_a_quantity(line: str, quantity: bool) -> None:
@@ -226,3 +236,43 @@ def test_a_question_for_a_number_of_days_asks_a_period_not_a_year(
 
     assert bool(_ASKS_PERIOD.search(question)) is period
     assert re.search(_PERIOD, "公表の日から30日以内に") and not re.search(_PERIOD, "昭和22年法律")
+
+
+@pytest.mark.parametrize(
+    ("question", "line", "frequency"),
+    [
+        ("計画は誰がどのくらいの頻度で作るんですか？", "経済産業大臣は、毎年、計画を定める", True),
+        ("How often is the plan made?", "毎年度、前年度の状況を公表しなければならない", True),
+        ("計画は誰がどのくらいの頻度で作るんですか？", "計画を定めるものとする", False),
+    ],
+)
+def test_a_question_how_often_is_answered_by_a_frequency(
+    question: str, line: str, frequency: bool
+) -> None:
+    """「どのくらいの頻度で」 asks how often: 「毎年」 answers it, no number is needed."""
+    from assistant.answer.evidence import _ASKS_FREQUENCY, _FREQUENCY
+    from assistant.answer.rules import load_rules
+
+    assert _ASKS_FREQUENCY.search(question)
+    assert bool(_FREQUENCY.search(line)) is frequency
+    need = load_rules(TOK).needs["frequency"].evidence
+    assert need is not None and bool(need.search(line)) is frequency
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "abbreviated"),
+    [
+        ("新関空会社", "新関西国際空港株式会社(以下「会社」という。)は", True),
+        ("学研", "関西文化学術研究都市建設促進法", True),
+        ("山田製作所", "新関西国際空港株式会社は", False),
+    ],
+)
+def test_a_short_name_whose_characters_a_passage_spells_out_abbreviates_it(
+    name: str, text: str, abbreviated: bool
+) -> None:
+    from assistant.answer.judge import _abbreviates
+
+    p = Passage(
+        id="x", doc_id="d", title="関空法", section="第一条", position={}, text=text, score=1.0
+    )
+    assert _abbreviates(name, [p]) is abbreviated

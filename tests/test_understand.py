@@ -626,3 +626,96 @@ def test_this_vision_is_the_document_not_the_last_subject(question: str, anaphor
     ]
     (p,) = U.understand(question, history).parts
     assert p.anaphoric is anaphoric
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Under the 中小企業支援法, who draws up the annual plan for SME support projects?",
+        "Does a regional council need anyone's consent before adopting a plan (外客来訪促進計画)?",
+        "Is the 近畿圏 only 大阪府 and 兵庫県, or does it also include 福井県?",
+    ],
+)
+def test_an_english_question_that_quotes_japanese_terms_is_english(question: str) -> None:
+    u = U.understand(question)
+    assert u.lang == "en"
+    for p in u.parts:
+        assert p.lang == "en"
+        assert not p.names, "English words are not unknown Japanese names"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["GXやDXの推進について、Society 5.0の実現に向けた取組は？", "SMEの支援策を教えて"],
+)
+def test_a_japanese_question_with_english_words_stays_japanese(question: str) -> None:
+    assert U.understand(question).lang == "ja"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "広域連合の長が、構成団体である府県の知事を兼ねるのは法律上問題ないですか？",
+        "知事が決めるんですか？",
+        "Does the selection of the company's representative director need government approval?",
+        "When the minister appoints the director, must the cabinet approve it?",
+    ],
+)
+def test_a_yes_no_question_that_names_a_role_does_not_ask_for_a_name(question: str) -> None:
+    (p,) = U.understand(question).parts
+    assert "person" not in p.needs
+    assert p.asks is not Asks.who
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "局長は誰ですか",
+        "担当者のお名前を教えてもらえますか",
+        "担当者の名前は？",
+        "Who is the director?",
+    ],
+)
+def test_a_question_for_a_person_still_asks_for_one(question: str) -> None:
+    (p,) = U.understand(question).parts
+    assert "person" in p.needs or p.asks is Asks.who
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        (
+            "When the minister sets the basic policy, must any other minister be consulted?",
+            Asks.other,
+        ),
+        ("If we are an SME in Kyoto, what support can we use?", Asks.support),
+        ("When was the Paris Agreement adopted?", Asks.date),
+    ],
+)
+def test_a_clause_that_sets_the_scene_is_not_what_is_asked(question: str, asks: Asks) -> None:
+    (p,) = U.understand(question).parts
+    assert p.asks is asks
+
+
+@pytest.mark.parametrize(
+    ("message", "situation_word"),
+    [
+        (
+            "隣の町と二つで一部事務組合を作ってごみ処理場を運営したいです。県は加入しません。"
+            "誰の許可が必要ですか？",
+            "一部事務組合",
+        ),
+        (
+            "Our two towns want to set up a partial-affairs association (一部事務組合). "
+            "No prefecture is a member. Whose permission do we need?",
+            "一部事務組合",
+        ),
+    ],
+)
+def test_a_thin_question_is_searched_with_the_situation_before_it(
+    message: str, situation_word: str
+) -> None:
+    u = U.understand(message)
+    p = u.parts[-1]
+    assert situation_word in p.query
+    assert situation_word not in " ".join(p.subject), "the situation is searched, not judged"

@@ -322,6 +322,7 @@ class AnswerEngine:
             qvec = self.engine.embedder.embed_query(part.query)
             # 「中小企業基本法では…」: a part that names a document is searched in it
             named = [] if documents else stats.named(part.query)
+            part.scope = [w for _, w in named]
             if named:
                 # the law's name scopes the search; the rest of the question finds the article
                 rest = unicodedata.normalize("NFKC", part.query)

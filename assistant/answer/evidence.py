@@ -43,7 +43,9 @@ _QUANTITY = re.compile(
     r"\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|米ドル|%|％|パーセント|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
     r"約?\d[\d,.]*\s*(?:千|万|億|兆)(?:円|人|ドル)?|"
     # a counted period with its bound (「公表の日から三十日以内」): 「どれくらいの期間内なら」
-    r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間|年)\s*(?:以内|以上|以下|を超え|未満|を経過)|"
+    r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間|年|月)\s*(?:以内|以上|以下|を超え|未満|を経過)|"
+    # a span of time (「公告の日から一月間」, 「三年間」) and a share (「二分の一以上」)
+    r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週|年|月)\s*間|\d+\s*分の\s*\d+|"
     # 「最初の年度以降三箇年度」: a number of years counted with 箇 is a duration
     r"\d+\s*(?:箇|か|カ|ヶ)\s*(?:年度|年|月)"
 )
@@ -51,9 +53,18 @@ _PAST_YEAR = re.compile(r"(?<!\d)(19\d{2}|20[01]\d|202[0-3])(?!\d)")
 _PAST_WORDS = re.compile(r"前回|以前|旧|改訂前|従来")
 # a year, a month, or the milestone the vision dates its plans by (万博開催時)
 # a period counted from an event (「告知を受けた日から三十日以内」) answers 「いつまでに」
-_PERIOD = r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間)\s*(?:以内|前|後|を経過|以上)"
-_WHEN = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年|\d+月|万博|開催時|" + _PERIOD)
+# (a statute writes months as 「三月以内」 and a deadline as 「年度開始前二十日までに」)
+_PERIOD = r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間|月)\s*(?:以内|前|後|を経過|以上|まで|間)"
+# a statute's time is often a word: 「速やかに…作成しなければならない」, 「あらかじめ」
+_STATUTE_TIME = r"速やかに|遅滞なく|直ちに|あらかじめ|毎(?:会計)?年度?|年度開始前"
+_WHEN = re.compile(
+    r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年|\d+月|万博|開催時|" + _STATUTE_TIME + "|" + _PERIOD
+)
+# 「どのくらいの頻度で」 "how often": 「毎年」 answers it, a number need not
+_ASKS_FREQUENCY = re.compile(r"頻度|何回|how often", re.I)
+_FREQUENCY = re.compile(r"毎(?:会計)?年度?|毎月|毎週|\d+\s*年ごと|年\s*\d+\s*回|定期的")
 _PERIOD_RE = re.compile(_PERIOD)
+_JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]+")
 # 「何日以内？」「何か月前までに？」 asks a period, which no year answers
 _ASKS_PERIOD = re.compile(r"何\s*(?:日|か月|ヶ月|カ月|箇月|週間)")
 _CHANGE_WORDS = re.compile(r"前回|引き続き|改訂|修正|変更|見直")
@@ -242,7 +253,13 @@ class EvidenceFinder:
         """The subject's terms with their IDF; ubiquitous ones count little."""
         if part.lang == "en":
             # one group per English word: its Japanese alternatives count once (budget → 予算)
-            words = " ".join([part.inherited, part.phrase or part.text])
+            # "the Kinki Region Development Act" only says where to look: its words are not
+            # what the article must name
+            own = list(part.subject)
+            for word in (x for phrase in part.scope for x in phrase.lower().split()):
+                if word in own:
+                    own.remove(word)
+            words = " ".join([part.inherited, " ".join(own) or part.text])
             groups: dict[str, float] = {}
             for en, g in default_glossary().pairs(words):
                 if en in self.cue_words:
@@ -258,9 +275,13 @@ class EvidenceFinder:
                 if alts and weight > 0:
                     key = "|".join(sorted(alts))
                     groups[key] = max(groups.get(key, 0.0), weight)
+            # "What is its budget?" after a Japanese question: its subject is Japanese; "a plan
+            # (外客来訪促進計画)": the Japanese term the question quotes names it as written
+            quoted = _JA_RUN.findall(part.text)
             if part.inherited and detect_lang(part.inherited) == "ja":
-                # "What is its budget?" after a Japanese question: its subject is Japanese
-                for t in self.tok.tokenize(part.inherited):
+                quoted.append(part.inherited)
+            for run in quoted:
+                for t in self.tok.tokenize(run):
                     if idf.get(t, 0.0) > 0:
                         groups[t] = idf[t]
             strong_groups = {k: v for k, v in groups.items() if v >= LOW_IDF}
@@ -314,7 +335,11 @@ class EvidenceFinder:
             and self._figure(ev, outline, w, query_vector)
         ):
             return ev  # 「成長率と市場規模はそれぞれいくつ？」: no list, but the line with both
-        if part.asks is Asks.other and self._list(ev, outline, w, min_score=STRICT_LIST):
+        if (
+            part.asks is Asks.other
+            and not part.polar  # "Does it need consent?" is answered by the line that says so
+            and self._list(ev, outline, w, min_score=STRICT_LIST)
+        ):
             return ev  # 「関西チャレンジ①のキーワードは？」: its subject is a list's own name
         if part.asks is Asks.definition and self._definition(ev, outline, w):
             return ev
@@ -354,11 +379,15 @@ class EvidenceFinder:
                 ev.lines = _unique([self._sentence(ev, duty, w), *self._penalty_lines(ev, s)])
                 ev.shape = Shape.lines
             else:
-                # a penalty for some other duty does not answer 「…に違反したら罰則は？」
+                # a penalty for some other duty does not answer 「…に違反したら罰則は？」; a
+                # penalty clause that itself describes the act asked about does (「職員が、その
+                # 職務に関して、賄賂を収受し…三年以下の拘禁刑に処する」)
+                act = self._duty_weights(w)
                 ev.lines = [
                     ln
                     for ln in ev.lines
-                    if not PENALTY.search(ln.text) and not sanctions.is_penal(ln.node)
+                    if not (PENALTY.search(ln.text) or sanctions.is_penal(ln.node))
+                    or self.match(act, self.terms(ln.text)) >= MIN_SANCTION
                 ]
                 if not ev.lines:
                     ev.shape = Shape.none
@@ -399,8 +428,7 @@ class EvidenceFinder:
         quarter at least; of its duties, the block that names the most (the first on a tie: a
         lead before its 号)."""
         retrieved = {p.id for p in ev.passages}
-        # what is asked about is the duty: 「違反」「罰則」 are in every penalty clause
-        w = {t: v for t, v in w.items() if not any(x in self.penalty_words for x in t.split("|"))}
+        w = self._duty_weights(w)
         best: tuple[float, Sanction, list[Node]] | None = None
         for doc in dict.fromkeys(p.doc_id for p in ev.passages):
             for s in sanctions.by_doc.get(doc, []):
@@ -421,6 +449,12 @@ class EvidenceFinder:
         _, s, duties = best
         duty = max(duties, key=lambda d: (self.match(w, self.terms(d.text)), -d.line))
         return duty, s
+
+    def _duty_weights(self, w: dict[str, float]) -> dict[str, float]:
+        """What is asked about is the act: 「違反」「罰則」 are in every penalty clause."""
+        return {
+            t: v for t, v in w.items() if not any(x in self.penalty_words for x in t.split("|"))
+        }
 
     def _sentence(self, ev: Evidence, node: Node, w: dict[str, float]) -> Line:
         """A block's sentence that names the most of the subject, as a line of the answer."""
@@ -656,6 +690,8 @@ class EvidenceFinder:
         pattern = _WHEN if dates else _QUANTITY
         if dates and _ASKS_PERIOD.search(nfkc(part.text)):
             pattern = _PERIOD_RE
+        elif _ASKS_FREQUENCY.search(nfkc(part.text)):
+            pattern = _FREQUENCY
         w = {t: v for t, v in w.items() if not _TIME_TERM.fullmatch(t)} or w
         units = self._units(ev, part, w)
         cands: list[tuple[Node, int, int, list[Node], list[str]]] = []

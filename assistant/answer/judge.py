@@ -14,7 +14,9 @@ reported one by one, so the answer can say what is covered and what is not.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from assistant.answer.evidence import Evidence, EvidenceFinder, Shape
@@ -140,7 +142,7 @@ class Judge:
         unknown = [
             n
             for n in self.unknown(part, vocabulary)
-            if n in OTHER_REGIONS or not _abbreviates(n, ev.passages)
+            if n in OTHER_REGIONS or not _abbreviates(n, ev.passages, self._documents(ev))
         ]
         if unknown:
             return Coverage(False, "unknown", "、".join(unknown), related=related)
@@ -238,6 +240,16 @@ class Judge:
         return Coverage(True, missing=missing)
 
     # ---- signals --------------------------------------------------------------------------------
+    def _documents(self, ev: Evidence) -> Iterator[str]:
+        """The text of every chunk of the documents found (「新関空会社」 in a penalty question:
+        the company is spelled out in the law's first articles, not in its penalties)."""
+        docs = {p.doc_id for p in ev.passages}
+        return (
+            str(r.get("text", ""))
+            for r in self.finder.records().values()
+            if r.get("doc_id") in docs
+        )
+
     def unknown(self, part: Part, vocabulary: set[str]) -> list[str]:
         """Names in the subject that no document uses (another region, another plan)."""
         if part.lang == "en":
@@ -308,17 +320,19 @@ class Judge:
         return bool(terms) and not any(t in vocabulary for t in terms)
 
 
-def _abbreviates(name: str, passages: list[Passage]) -> bool:
-    """「学研」 for 関西文化学術研究都市, 「大阪湾」 aside: a short kanji name whose characters occur
-    in order, close together, in a title or heading of the passages found is their abbreviation."""
-    if not 2 <= len(name) <= 4 or not re.fullmatch(r"[\u3400-\u9fff]+", name):
+def _abbreviates(name: str, passages: list[Passage], texts: Iterable[str] = ()) -> bool:
+    """「学研」 for 関西文化学術研究都市, 「新関空会社」 for 新関西国際空港株式会社, 「大阪湾」 aside: a
+    short kanji name whose characters occur in order, close together, in a title, heading or
+    text of the passages found (or in ``texts``, their documents' other chunks) is their
+    abbreviation."""
+    if not 2 <= len(name) <= 6 or not re.fullmatch(r"[\u3400-\u9fff]+", name):
         return False
     pattern = re.compile(".{0,3}".join(re.escape(c) for c in name))
-    for p in passages:
-        for text in (p.title, p.section.split(" > ")[-1]):
-            m = pattern.search(nfkc(text))
-            if m and m.group() != name:
-                return True
+    own = (t for p in passages for t in (p.title, p.section.split(" > ")[-1], p.text))
+    for text in itertools.chain(own, texts):
+        m = pattern.search(nfkc(text))
+        if m and m.group() != name:
+            return True
     return False
 
 

@@ -60,6 +60,7 @@ class Rule:
     evidence: re.Pattern[str] | None = None
     topic: dict[str, str] = field(default_factory=dict)
     subject: bool = False  # the cue words stay in the question's subject (GRP, 人口)
+    polar: bool = True  # a yes-no question can ask for it (not a name: 「知事を兼ねられる？」)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def _rules(tok: Tokenizer, table: dict[str, Any]) -> dict[str, Rule]:
             evidence=re.compile(ev) if ev else None,
             topic={"ja": spec.get("topic_ja", ""), "en": spec.get("topic_en", "")},
             subject=bool(spec.get("subject", False)),
+            polar=bool(spec.get("polar", True)),
         )
     return out
 

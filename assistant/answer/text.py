@@ -10,6 +10,8 @@ from assistant.text.numerals import normalize_numbers
 from assistant.text.tokenizer import SudachiTokenizer, Tokenizer
 
 _JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]+")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,、]\s*\d{1,3})*)\]")
 _NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
 _BULLET = re.compile(r"^(?:[-–—・◇◆●■▶*]\s*)+")
@@ -103,8 +105,15 @@ def looks_like_instruction(text: str) -> bool:
 
 
 def detect_lang(text: str) -> str:
-    """'ja' when the text has kana or kanji, else 'en'."""
-    return "ja" if _JA_CHARS.search(text or "") else "en"
+    """'ja' when the text is written in Japanese, else 'en'. An English sentence that quotes
+    Japanese terms ("Under the 中小企業支援法, who draws up…", "a plan (外客来訪促進計画)") is
+    English: its words far outnumber the runs of Japanese it quotes."""
+    runs = _JA_RUN.findall(text or "")
+    if not runs:
+        return "en"
+    words = _LATIN_WORD.findall(text)
+    opens_in_english = bool(re.match(r"\W*[A-Za-z]", text))
+    return "en" if opens_in_english and len(words) >= max(4, 2 * len(runs)) else "ja"
 
 
 def nfkc(text: str) -> str:
@@ -135,7 +144,9 @@ def split_sentences(text: str) -> list[str]:
         line = line.strip()
         if not line:
             continue
-        depth = 0
+        # a line that opens with a closing bracket goes on with the sentence above it (a
+        # statute's 別表 breaks its lines inside 「(…に限る。)」)
+        depth = 1 if out and line[0] in ")）」』" else 0
         for m in _SENT.finditer(line):
             s = m.group().strip()
             if not s:

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from assistant.answer.rules import RuleSet, norm_forms, rules_for
+from assistant.answer.text import detect_lang
 from assistant.answer.types import Message, Mode
 from assistant.text.numerals import DIGITS
 from assistant.text.tokenizer import Morpheme, Tokenizer
 
-_JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*|[。！？!?]+")
 _EN_SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)")
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)、．]|[(（]\d{1,2}[)）]|[①-⑳]|[-・*●■◆]|Q\d*[.:：]?)\s*")
@@ -492,11 +492,16 @@ class Part:
     predicates: set[str] = field(default_factory=set)  # subject words that are verbs (伸びる)
     from_history: bool = False  # its subject came from the conversation before (a follow-up)
     only: list[str] = field(default_factory=list)  # 「大阪府だけの」: a figure of that place alone
+    # the situation the message describes before a thin question (「隣町と一部事務組合を作りたい。
+    # …誰の許可が必要？」): searched with it, never part of its subject
+    situation: str = ""
+    scope: list[str] = field(default_factory=list)  # the words that name a document searched in
+    polar: bool = False  # a yes-no question (「…兼ねても問題ないですか」, "Does it need …?")
 
     @property
     def query(self) -> str:
         """What is searched for this part."""
-        return f"{self.inherited} {self.text}".strip() if self.inherited else self.text
+        return " ".join(x for x in (self.situation, self.inherited, self.text) if x).strip()
 
 
 @dataclass
@@ -537,10 +542,6 @@ class Understanding:
         keep = [s.text for s in self.sentences if s.role in (Role.profile, Role.context)]
         keep += [p.text for p in self.parts]
         return " ".join(dict.fromkeys(keep)) or self.question
-
-
-def detect_lang(text: str) -> str:
-    return "ja" if _JA_CHARS.search(text or "") else "en"
 
 
 class Understander:
@@ -900,27 +901,33 @@ class Understander:
         norms = norm_forms(s.morphs)
         cue_idx: set[int] = set()
         quoted = _quoted_positions(s.morphs)
+        polar = part.polar = _polar(s, lang)
+        main = _en_main_clause(s.text) if lang == "en" else s.text
         for name, rule in r.asks.items():
+            if polar and not rule.polar:
+                continue
             spans = rule.cues.match_ja(norms) if lang == "ja" else []
             if rule.subject:
                 # 「「デジタル活用による生産性の向上」の例」: a figure's noun inside a title the
                 # asker quotes is part of that name, not a figure asked for
                 spans = [(a, b) for a, b in spans if not all(i in quoted for i in range(a, b))]
-            if spans or (lang == "en" and rule.cues.match_en(s.text)):
+            if spans or (lang == "en" and rule.cues.match_en(main)):
                 part.cues.add("amount" if name == "figure" else name)
                 if not rule.subject:
                     cue_idx.update(i for a, b in spans for i in range(a, b))
         for name, rule in r.needs.items():
+            if polar and not rule.polar:
+                continue
             spans = rule.cues.match_ja(norms) if lang == "ja" else []
             if name == "location":
                 # 「どこまで伸びる？」 asks how far (an extent), not where
                 spans = [(a, b) for a, b in spans if norms[b : b + 1] != ["まで"]]
-            if spans or (lang == "en" and rule.cues.match_en(s.text)):
+            if spans or (lang == "en" and rule.cues.match_en(main)):
                 part.needs.append(name)
                 cue_idx.update(i for a, b in spans for i in range(a, b))
         for name, rule in r.when.items():
             spans = rule.cues.match_ja(norms) if lang == "ja" else []
-            if spans or (lang == "en" and rule.cues.match_en(s.text)):
+            if spans or (lang == "en" and rule.cues.match_en(main)):
                 if name in ("now", "past"):
                     part.when = When.now if name == "now" else When.past
                     cue_idx.update(i for a, b in spans for i in range(a, b))
@@ -982,12 +989,16 @@ class Understander:
             cues.add("list")  # 「4つのバリュー」, "the three Kansai Challenges": a list
         wh = any(m.normalized in _WH for m in s.morphs) or (
             part.lang == "en"
-            and bool(re.match(r"\s*(what|which|who|when|where|how|why)\b", s.text.lower()))
+            and bool(
+                re.match(
+                    r"\s*(what|which|who|when|where|how|why)\b", _en_main_clause(s.text).lower()
+                )
+            )
         )
         if (
             part.lang == "en"
             and Asks.list in cues
-            and _EN_POLAR.match(s.text.lower())
+            and _EN_POLAR.match(_en_main_clause(s.text).lower())
             and not _EN_LIST_VERB.search(s.text.lower())
         ):
             cues.discard(Asks.list)  # "Is it required to own all the shares?": yes or no
@@ -1267,6 +1278,13 @@ class Understander:
                 previous = p
                 continue
             if own and not p.anaphoric:
+                if previous is None and _thin(p):
+                    situation = [
+                        s.text
+                        for s in sentences[: p.sentence]
+                        if s.role in (Role.context, Role.profile) and self._has_topic(s, p.lang)
+                    ]
+                    p.situation = " ".join(situation[-2:])
                 previous = p
                 continue
             if previous is not None:
@@ -1558,6 +1576,33 @@ _EN_POLAR = re.compile(
     r"\s*(?:is|are|was|were|do|does|did|can|could|must|should|may|will|would|has|have|need)\b"
 )
 _EN_LIST_VERB = re.compile(r"\b(?:list|name|enumerate|give me)\b")
+_REQUEST_VERBS = frozenset(["教える", "知る", "示す", "挙げる", "伺う", "聞く", "紹介", "案内"])
+
+
+_EN_SUBORDINATE = re.compile(r"\s*(?:when|if|once|after|before|where|while)\b[^,?]*,\s*", re.I)
+
+
+def _en_main_clause(text: str) -> str:
+    """ "When the minister sets the policy, must any other minister be consulted?": what is
+    asked is the main clause; the clause before the comma only sets the scene."""
+    m = _EN_SUBORDINATE.match(text)
+    return text[m.end() :] if m and len(text) > m.end() + 3 else text
+
+
+def _polar(s: Sentence, lang: str) -> bool:
+    """A yes-no question: "Does … need approval?", 「…兼ねるのは問題ないですか」 (no question
+    word, not a request to tell: 「担当者を教えてもらえますか」 asks for the person)."""
+    if lang != "ja":
+        text = _en_main_clause(s.text).lower()
+        return bool(_EN_POLAR.match(text)) and not _EN_LIST_VERB.search(text)
+    norms = {m.normalized for m in s.morphs}
+    if norms & _WH or norms & _REQUEST_VERBS:
+        return False
+    content = [m for m in s.morphs if m.coarse not in ("補助記号", "空白")]
+    if content and content[-1].surface in ("か", "かな", "かしら", "の"):
+        content = content[:-1]
+    # it ends in a predicate: 「…問題ないですか」 is polar, 「担当者の名前は？」 is not
+    return bool(content) and content[-1].coarse in ("動詞", "形容詞", "助動詞")
 
 
 _FRAMING_NOUNS = frozenset(
@@ -2101,6 +2146,16 @@ def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
             continue
         out.append(p)
     return out
+
+
+def _thin(p: Part) -> bool:
+    """The part names one or two things of its own (「誰の許可が必要ですか」)."""
+    own = [
+        t
+        for t in p.subject
+        if t not in p.soft and t not in p.predicates and not _TIME_WORD.fullmatch(t)
+    ]
+    return len(set(own)) <= 2
 
 
 def _specific(p: Part) -> bool:
