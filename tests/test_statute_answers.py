@@ -342,3 +342,59 @@ def test_how_often_is_answered_by_the_line_that_says_every_year(
 ) -> None:
     res = answers.answer(question)
     assert res.grounded and "毎年" in res.answer and "経済産業大臣" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("中小企業基本法では「中堅企業」はどう定義されていますか？", "中堅企業"),
+        ("「よろず支援拠点」は各都道府県に何か所ありますか？", "よろず支援拠点"),
+        (
+            "大阪府の中小企業振興基本条例では、小規模事業者をどう定義していますか？",
+            "中小企業振興基本条例",
+        ),
+        ("京都府中小企業応援条例の目的は何ですか", "京都府中小企業応援条例"),
+    ],
+)
+def test_a_name_no_document_writes_is_not_answered_with_another(
+    answers: AnswerEngine, question: str, topic: str
+) -> None:
+    """What the question names as a whole (a quoted term, an ordinance) is written nowhere: the
+    中小企業基本法's definitions do not answer for it."""
+    res = answers.answer(question)
+    assert not res.grounded and f"「{topic}」" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "「小規模企業者」の定義は？",
+        "中小企業基本法の「小規模企業者」って何人以下？",
+        "「国際拠点空港」とはどういう空港ですか",
+        "住民が「規約を変えて」と請求するには何分の一の連署が要るの？",  # words quoted, not a name
+    ],
+)
+def test_a_quoted_term_the_documents_write_is_answered(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert "資料には記載がありません" not in res.answer.split("\n")[0], res.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("中小企業基本法の第40条には何が書いてありますか？", "中小企業基本法の第40条"),
+        ("中小企業支援法第五十条の内容を教えて", "中小企業支援法の第50条"),
+    ],
+)
+def test_an_article_the_law_does_not_have_is_said_to_be_missing(
+    answers: AnswerEngine, question: str, article: str
+) -> None:
+    res = answers.answer(question)
+    assert not res.grounded and article in res.answer, res.answer
+
+
+def test_an_article_the_law_has_is_answered(answers: AnswerEngine) -> None:
+    res = answers.answer("中小企業基本法の第2条には何が書いてありますか？")
+    assert res.grounded and "中小企業者" in res.answer, res.answer

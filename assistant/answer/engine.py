@@ -40,6 +40,7 @@ from assistant.llm.chat_model import ChatModel
 from assistant.llm.factory import chat_model_from_settings
 from assistant.retrieval.searcher import Passage
 from assistant.text.bilingual import default_glossary, lexical_query
+from assistant.text.kana import modernize_kana
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,19 @@ class CorpusStats:
     katakana: set[str] = field(default_factory=set)
     doc_years: dict[str, set[str]] = field(default_factory=dict)
     doc_titles: dict[str, str] = field(default_factory=dict)  # title (NFKC) → doc id
+    text: str = ""  # chunks, outline and titles (NFKC, modern kana): what the documents write
+
+    def writes(self, term: str) -> bool:
+        """Whether any document writes ``term`` as it stands (「中堅企業」: none does)."""
+        return modernize_kana(unicodedata.normalize("NFKC", term)) in self.text
+
+    def has_article(self, doc_ids: list[str], label: str) -> bool:
+        """Whether one of the documents has the article (「第40条」 of 中小企業基本法: no)."""
+        return any(
+            lb == label or lb.startswith(label + "第")
+            for d in doc_ids
+            for lb in self.outline.labels.get(d, ())
+        )
 
     def named_documents(self, text: str) -> list[str]:
         """The documents a question names by their title (「中小企業基本法では…」)."""
@@ -323,6 +337,7 @@ class AnswerEngine:
             # 「中小企業基本法では…」: a part that names a document is searched in it
             named = [] if documents else stats.named(part.query)
             part.scope = [w for _, w in named]
+            part.documents = [d for d, _ in named]
             if named:
                 # the law's name scopes the search; the rest of the question finds the article
                 rest = unicodedata.normalize("NFKC", part.query)
@@ -337,7 +352,9 @@ class AnswerEngine:
             else:
                 found = self.retrieve(part.query, part.lang, k, qvec, documents)
             ev = self.finder.find(part, found, stats.outline, stats.idf, qvec)
-            cov = self.judge.judge(ev, stats.vocabulary, stats.years_of(ev.passages), stats.idf)
+            cov = self.judge.judge(
+                ev, stats.vocabulary, stats.years_of(ev.passages), stats.idf, stats
+            )
             if not named and not documents and blocks and not part.from_history:
                 ev, cov = self._continued(part, blocks[-1], ev, cov, stats, k, qvec)
             ids = [slot(p) for p in ev.passages]
@@ -367,7 +384,7 @@ class AnswerEngine:
             return ev, cov
         ev_in = self.finder.find(part, found, stats.outline, stats.idf, qvec)
         cov_in = self.judge.judge(
-            ev_in, stats.vocabulary, stats.years_of(ev_in.passages), stats.idf
+            ev_in, stats.vocabulary, stats.years_of(ev_in.passages), stats.idf, stats
         )
         if cov_in.covered and ev_in.relatedness >= ev.relatedness - CONTINUED_SLACK:
             return ev_in, cov_in
@@ -635,8 +652,11 @@ class AnswerEngine:
                 for r in idx.records.values()
                 if r.get("title") and r.get("doc_id")
             }
+            written = [r["text"] for r in idx.records.values()]
+            written += [n.text for n in nodes] + list(titles)  # headings are in the outline
+            text = modernize_kana(unicodedata.normalize("NFKC", "\n".join(written)))
             st = CorpusStats(
-                idx.marker, idf, set(df), years, Outline(nodes), kata, doc_years, titles
+                idx.marker, idf, set(df), years, Outline(nodes), kata, doc_years, titles, text
             )
             self.understander.titles = frozenset(titles)
             self._stats = st

@@ -18,6 +18,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from assistant.answer.evidence import Evidence, EvidenceFinder, Shape
 from assistant.answer.rules import RuleSet
@@ -136,9 +137,20 @@ class Judge:
         vocabulary: set[str],
         corpus_years: set[str],
         idf: dict[str, float],
+        corpus: Corpus | None = None,
     ) -> Coverage:
         part = ev.part
         related = self.related(ev, idf)
+        if corpus is not None:
+            unwritten = [t for t in self._named_terms(part) if not corpus.writes(t)]
+            if unwritten:
+                # 「「中堅企業」はどう定義？」「大阪府の中小企業振興基本条例では」: what the question
+                # names as a whole is written nowhere, so no passage speaks of it
+                return Coverage(False, "unknown", unwritten[0], related=related)
+            absent = [a for a in _articles(part) if not corpus.has_article(part.documents, a)]
+            if part.documents and absent:
+                law = f"{part.scope[0]}の" if part.scope else ""  # 「中小企業基本法の第40条」
+                return Coverage(False, "unknown", f"{law}{absent[0]}", related=[])
         unknown = [
             n
             for n in self.unknown(part, vocabulary)
@@ -240,6 +252,23 @@ class Judge:
         return Coverage(True, missing=missing)
 
     # ---- signals --------------------------------------------------------------------------------
+    def _named_terms(self, part: Part) -> list[str]:
+        """What a Japanese question names as a whole and must be written as such: a term it
+        quotes (「中堅企業」, not words it quotes: 「規約を変えるよう要請して」) and a named
+        ordinance or rule. (The term a definition asks about unquoted is often the asker's own
+        paraphrase: it is not required to be written.)"""
+        if part.lang != "ja":
+            return []
+        text = nfkc(part.text)
+        out = [q for q in _QUOTED.findall(text) if self._a_name(q)]
+        out += _NAMED_RULES.findall(text)
+        return list(dict.fromkeys(out))
+
+    def _a_name(self, text: str) -> bool:
+        """Nouns only (with their prefixes, suffixes and 「・」): a name, not a phrase."""
+        ms = [m for m in self.tok.parse(text) if m.coarse != "空白"]
+        return bool(ms) and all(m.coarse in ("名詞", "接頭辞", "接尾辞", "補助記号") for m in ms)
+
     def _documents(self, ev: Evidence) -> Iterator[str]:
         """The text of every chunk of the documents found (「新関空会社」 in a penalty question:
         the company is spelled out in the law's first articles, not in its penalties)."""
@@ -318,6 +347,35 @@ class Judge:
     def _all_unknown(self, part: Part, vocabulary: set[str]) -> bool:
         terms = _subject_words(part)
         return bool(terms) and not any(t in vocabulary for t in terms)
+
+
+class Corpus(Protocol):
+    """What the documents write at all (the engine's corpus statistics)."""
+
+    def writes(self, term: str) -> bool: ...
+
+    def has_article(self, doc_ids: list[str], label: str) -> bool: ...
+
+
+_QUOTED = re.compile(r"「([^「」]{2,20})」")
+# a named ordinance, rule or guideline (「大阪府中小企業振興基本条例」): a document of its own
+_NAMED_RULES = re.compile(r"[\u3400-\u9fffァ-ヴー]{2,}(?:条例|規則|要綱)")
+_ARTICLE = re.compile(
+    r"第\s*([0-9]+|[一二三四五六七八九十百千〇]+)\s*条(?:の\s*([0-9]+|[一二三四五六七八九十]+))?"
+)
+
+
+def _articles(part: Part) -> list[str]:
+    """The articles a question cites, as labels (「第40条」, 「第291条の2」)."""
+    out = []
+    for m in _ARTICLE.finditer(nfkc(part.text)):
+        n = normalize_numbers(m.group(1)) if not m.group(1).isdigit() else m.group(1)
+        label = f"第{n}条"
+        if m.group(2):
+            sub = m.group(2)
+            label += f"の{sub if sub.isdigit() else normalize_numbers(sub)}"
+        out.append(label)
+    return out
 
 
 def _abbreviates(name: str, passages: list[Passage], texts: Iterable[str] = ()) -> bool:

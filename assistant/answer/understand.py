@@ -496,6 +496,7 @@ class Part:
     # …誰の許可が必要？」): searched with it, never part of its subject
     situation: str = ""
     scope: list[str] = field(default_factory=list)  # the words that name a document searched in
+    documents: list[str] = field(default_factory=list)  # the documents those words name
     polar: bool = False  # a yes-no question (「…兼ねても問題ないですか」, "Does it need …?")
 
     @property
