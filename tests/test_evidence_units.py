@@ -133,6 +133,7 @@ def test_a_period_is_not_read_into_a_plain_number() -> None:
         ("認定の申請を受理した日から三月以内において速やかに", True),  # months, as statutes write
         ("公告の日から一月間公衆の縦覧に供しなければならない", True),
         ("発行済株式の総数の二分の一以上に当たる株式を保有しなければならない", True),
+        ("10人に7人が都市部に居住", True),  # a share as people write it
         ("第三十条の規定により", False),
         ("令和5年度に実施する", False),
         ("3月に公表した", False),  # a month of the calendar is no amount
@@ -276,3 +277,31 @@ def test_a_short_name_whose_characters_a_passage_spells_out_abbreviates_it(
         id="x", doc_id="d", title="関空法", section="第一条", position={}, text=text, score=1.0
     )
     assert _abbreviates(name, [p]) is abbreviated
+
+
+@pytest.mark.parametrize(
+    ("quantity", "hint", "ok"),
+    [("10人に7人", "%", True), ("30%", "%", True), ("3人", "%", False), ("5億円", "円", True)],
+)
+def test_a_share_of_people_is_in_percent(quantity: str, hint: str, ok: bool) -> None:
+    from assistant.answer.evidence import _of_unit
+
+    assert _of_unit(quantity, hint) is ok
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        (
+            "What does the Basic Act on the Promotion of Tourism Nation say about statistics?",
+            "観光立国推進基本法",
+        ),
+        ("Under the Local Autonomy Act, who approves it?", "地方自治法"),
+        ("Under the SME Support Act, who certifies them?", "中小企業支援法"),
+    ],
+)
+def test_an_english_law_name_in_its_own_word_order_names_the_law(question: str, title: str) -> None:
+    stats = CorpusStats(
+        "m", {}, set(), set(), Outline([]), doc_titles={title: "law", "中小企業基本法": "sme"}
+    )
+    assert stats.named_documents(question) == ["law"]

@@ -719,3 +719,29 @@ def test_a_thin_question_is_searched_with_the_situation_before_it(
     p = u.parts[-1]
     assert situation_word in p.query
     assert situation_word not in " ".join(p.subject), "the situation is searched, not judged"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "国際会議を誘致すると、国際観光振興機構から交付金は最大いくらもらえますか？",
+        "世界全体で見ると、都市部に住む人の割合はどのくらい？",
+        "会社を設立したら、どんな支援が受けられますか？",
+        "認定を受ければ、どんな特例がありますか？",
+    ],
+)
+def test_a_condition_before_the_question_is_not_a_part_of_its_own(question: str) -> None:
+    assert len(U.understand(question).parts) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "year"),
+    [
+        ("What target does the act set for 2030?", "2030"),
+        ("How large was Kansai's GRP in 2020?", "2020"),
+        ("What should be achieved by 2040?", "2040"),
+    ],
+)
+def test_an_english_year_is_read_without_a_japanese_counter(question: str, year: str) -> None:
+    (p,) = U.understand(question).parts
+    assert year in p.years

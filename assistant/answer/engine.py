@@ -122,13 +122,18 @@ class CorpusStats:
         word of one title only (vision → ビジョン) names that document."""
         out: list[tuple[str, str]] = []
         pairs = default_glossary().pairs(text)
-        # "the SME Support Act": its words' Japanese, joined, is a title (中小企業+支援+法)
+        # "the SME Support Act": its words' Japanese, joined, is a title (中小企業+支援+法); up
+        # to four words in any order ("the Basic Act on the Promotion of Tourism Nation": 観光立国
+        # +推進+基本法, the English order reversed)
         for i in range(len(pairs)):
             for j in range(i + 2, min(len(pairs), i + 6) + 1):
-                for combo in itertools.product(*(alts[:3] for _, alts in pairs[i:j])):
-                    doc = self.doc_titles.get("".join(combo))
-                    if doc is not None and all(d != doc for d, _ in out):
-                        out.append((doc, " ".join(en for en, _ in pairs[i:j])))
+                window = pairs[i:j]
+                orders = itertools.permutations(window) if len(window) <= 4 else [window]
+                for order in orders:
+                    for combo in itertools.product(*(alts[:3] for _, alts in order)):
+                        doc = self.doc_titles.get("".join(combo))
+                        if doc is not None and all(d != doc for d, _ in out):
+                            out.append((doc, " ".join(en for en, _ in window)))
         for en, alts in pairs:
             if not re.search(rf"\b(?:this|the|that)\s+{re.escape(en)}\b", text.lower()):
                 continue  # "a vision for SMEs" names no document

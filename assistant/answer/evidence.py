@@ -40,6 +40,8 @@ from assistant.text.tokenizer import Tokenizer
 from ingest.structure import Node, NodeKind
 
 _QUANTITY = re.compile(
+    # a share as people write it (「10人に7人が都市部に居住」, 「3社に1社」): a proportion
+    r"\d+\s*(?:人|社|件)に\s*\d+\s*(?:人|社|件)|"
     r"\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|米ドル|%|％|パーセント|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
     r"約?\d[\d,.]*\s*(?:千|万|億|兆)(?:円|人|ドル)?|"
     # a counted period with its bound (「公表の日から三十日以内」): 「どれくらいの期間内なら」
@@ -82,6 +84,16 @@ _FIGURE_HEADING = re.compile(
 )
 _FISCAL_YEAR = re.compile(r"令和\s*(?:\d+|元)\s*年度|\d{4}\s*年度")
 _TIME_TERM = re.compile(r"\d+|年|年度|月|令和|平成|fy\d*|[一二三四五六七八九十]+")
+_PROPORTION = re.compile(r"\d+\s*(?:人|社|件)に\s*\d+\s*(?:人|社|件)")
+
+
+def _of_unit(quantity: str, hint: str) -> bool:
+    """Whether a quantity is in the unit asked for; 「10人に7人」 is a share (%) as well."""
+    if hint == "%" and _PROPORTION.fullmatch(quantity):
+        return True
+    return hint in quantity.replace("パーセント", "%")
+
+
 _UNIT_HINT = {
     "予算": "円",
     "予算額": "円",
@@ -729,7 +741,7 @@ class EvidenceFinder:
                 continue
             elif link < MIN_FIGURE_LINK and cos < SAME_MEANING:
                 continue  # a paraphrase: only a line that means the same may answer
-            if hint and not any(hint in q.replace("パーセント", "%") for q in quantities):
+            if hint and not any(_of_unit(q, hint) for q in quantities):
                 continue  # 「補助率は？」 is not answered by a budget in 円
             if (
                 part.years

@@ -34,7 +34,10 @@ _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*|[。！？!?]+")
 _EN_SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)")
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)、．]|[(（]\d{1,2}[)）]|[①-⑳]|[-・*●■◆]|Q\d*[.:：]?)\s*")
 _YEAR = re.compile(
-    r"(令和|平成)\s*(\d{1,2}|元)\s*年度?|(?<!\d)((?:19|20)\d{2})\s*年度?|\bFY\s?(20\d{2})\b", re.I
+    r"(令和|平成)\s*(\d{1,2}|元)\s*年度?|(?<!\d)((?:19|20)\d{2})\s*年度?|\bFY\s?(20\d{2})\b|"
+    # "the target for 2030", "in 2023": an English year stands after its preposition
+    r"\b(?:in|for|by|of|since|until|from|to|before|after)\s+((?:19|20)\d{2})\b",
+    re.I,
 )
 DOCUMENT_YEAR = 2023  # the vision is dated 2023-11: earlier years are history, later ones targets
 
@@ -858,11 +861,17 @@ class Understander:
                     background = (
                         i + 1
                     )  # 「海外への販路開拓を検討しており、」: the asker's situation
-            elif m.surface == "、" and prev.surface == "と" and self._cue_on_both_sides(ms, i):
+            elif (
+                m.surface == "、"
+                and prev.surface == "と"
+                and not prev.is_("助詞", "接続助詞")  # 「誘致すると、」 is a condition
+                and self._cue_on_both_sides(ms, i)
+            ):
                 cuts.append(i + 1)
             elif (
                 m.surface in ("、", ",")
                 and prev.is_("助詞", "接続助詞")
+                and prev.surface not in _CONDITIONAL  # 「…すると、」「…すれば、」: no question
                 and self._has_cue(ms[:i])
                 and self._has_cue(ms[i + 1 :])
             ):
@@ -1583,6 +1592,9 @@ _REQUEST_VERBS = frozenset(["教える", "知る", "示す", "挙げる", "伺�
 _EN_SUBORDINATE = re.compile(r"\s*(?:when|if|once|after|before|where|while)\b[^,?]*,\s*", re.I)
 
 
+_CONDITIONAL = frozenset(["と", "ば", "たら", "なら"])
+
+
 def _en_main_clause(text: str) -> str:
     """ "When the minister sets the policy, must any other minister be consulted?": what is
     asked is the main clause; the clause before the comma only sets the scene."""
@@ -1827,7 +1839,7 @@ def _years(text: str) -> list[str]:
             n = 1 if m.group(2) == "元" else int(m.group(2))
             out.append(str((2018 if m.group(1) == "令和" else 1988) + n))
         else:
-            out.append(m.group(3) or m.group(4))
+            out.append(m.group(3) or m.group(4) or m.group(5))
     return out
 
 
