@@ -134,6 +134,8 @@ def test_a_period_is_not_read_into_a_plain_number() -> None:
         ("公告の日から一月間公衆の縦覧に供しなければならない", True),
         ("発行済株式の総数の二分の一以上に当たる株式を保有しなければならない", True),
         ("10人に7人が都市部に居住", True),  # a share as people write it
+        ("三 円滑かつ確実に実施されると見込まれるものであること。", False),  # an item's label
+        ("十 万博の開催に向けた取組", False),
         ("第三十条の規定により", False),
         ("令和5年度に実施する", False),
         ("3月に公表した", False),  # a month of the calendar is no amount

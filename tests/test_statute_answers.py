@@ -284,6 +284,7 @@ def test_a_later_part_goes_on_about_the_law_of_the_part_before(answers: AnswerEn
     [
         "新関西国際空港株式会社の職員が、取引業者から職務に関して賄賂を受け取ったらどんな刑罰？",
         "新関空会社の取締役が職務に関して賄賂を要求した場合の罰則は？",
+        "新関空会社の職員が取引先から賄賂を受け取ったら、どんな刑罰になりますか？",
         "What is the penalty if an officer of the New Kansai International Airport Company "
         "accepts a bribe in connection with their duties?",
     ],

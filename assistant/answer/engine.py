@@ -50,6 +50,11 @@ KATAKANA_WORD = re.compile(r"[ァ-ヴー]{3,}")
 CONTINUED_SLACK = 0.4
 
 
+_ASKS_TRANSITIONAL = re.compile(
+    r"附則|経過措置|経過規定|施行|改正前|旧法|transitional|supplementary|enforcement", re.I
+)
+
+
 @dataclass
 class Event:
     kind: str  # "delta" | "final"
@@ -268,15 +273,22 @@ class AnswerEngine:
         query_vector: np.ndarray | None = None,
         documents: list[str] | None = None,
     ) -> list[Passage]:
-        """The passages for a (rewritten) question, as the answers use them."""
+        """The passages for a (rewritten) question, as the answers use them. A statute's 附則
+        (transitional provisions: 「旧法…の規定によりされている申請は…とみなす」) comes after its
+        main provisions unless the question asks about them."""
         if query_vector is None:
             query_vector = self.engine.embedder.embed_query(query)
-        return self.engine.searcher.search(
+        transitional = bool(_ASKS_TRANSITIONAL.search(query))
+        found = self.engine.searcher.search(
             lexical_query(self._spelling(query), lang),
-            k=k,
+            k=k if transitional else 2 * k,
             query_embedding=query_vector,
             documents=documents,
         )
+        if transitional:
+            return found
+        main = [p for p in found if not p.section.startswith("附則")]
+        return (main + [p for p in found if p.section.startswith("附則")])[:k]
 
     def warm(self, max_chunks: int = 2000, background: bool = True) -> None:
         """Load the index now; embed its lines ahead of the first questions (in a thread)."""
@@ -347,7 +359,8 @@ class AnswerEngine:
                 # the law's name scopes the search; the rest of the question finds the article
                 rest = unicodedata.normalize("NFKC", part.query)
                 for _, w in named:
-                    rest = rest.replace(w, " ")
+                    # "the Local Autonomy Act" is named as the glossary writes it: lower case
+                    rest = re.sub(re.escape(w), " ", rest, flags=re.I)
                 rest = rest if len(re.sub(r"[\sのではにで、。?？]", "", rest)) >= 4 else part.query
                 if part.term and any(w in part.term for _, w in named):
                     rest = part.query  # 「「関西広域産業ビジョン」ってどういう位置づけ？」: the title is asked about

@@ -42,8 +42,9 @@ from ingest.structure import Node, NodeKind
 _QUANTITY = re.compile(
     # a share as people write it (「10人に7人が都市部に居住」, 「3社に1社」): a proportion
     r"\d+\s*(?:人|社|件)に\s*\d+\s*(?:人|社|件)|"
-    r"\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|米ドル|%|％|パーセント|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
-    r"約?\d[\d,.]*\s*(?:千|万|億|兆)(?:円|人|ドル)?|"
+    # (no space between a number and its unit: 「三 円滑かつ…」「十 万博の…」 are an item's label)
+    r"\d[\d,.]*(?:千|万|億|兆)?(?:円|ドル|米ドル|%|％|パーセント|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
+    r"約?\d[\d,.]*(?:千|万|億|兆)(?:円|人|ドル)?|"
     # a counted period with its bound (「公表の日から三十日以内」): 「どれくらいの期間内なら」
     r"\d+\s*(?:日|箇月|か月|ヶ月|カ月|週間|年|月)\s*(?:以内|以上|以下|を超え|未満|を経過)|"
     # a span of time (「公告の日から一月間」, 「三年間」) and a share (「二分の一以上」)
@@ -399,7 +400,7 @@ class EvidenceFinder:
                     ln
                     for ln in ev.lines
                     if not (PENALTY.search(ln.text) or sanctions.is_penal(ln.node))
-                    or self.match(act, self.terms(ln.text)) >= MIN_SANCTION
+                    or self._describes(ln, self.match(act, self.terms(ln.text)))
                 ]
                 if not ev.lines:
                     ev.shape = Shape.none
@@ -461,6 +462,13 @@ class EvidenceFinder:
         _, s, duties = best
         duty = max(duties, key=lambda d: (self.match(w, self.terms(d.text)), -d.line))
         return duty, s
+
+    @staticmethod
+    def _describes(line: Line, share: float) -> bool:
+        """A penalty clause describes the act asked about when it names a third of the
+        question's words, or a quarter and the search ranked it first (「取引先から賄賂を受け
+        取ったら」 is 「賄賂を収受し」 in the statute's words)."""
+        return share >= MIN_SANCTION or (line.passage == 1 and share >= MIN_DUTY)
 
     def _duty_weights(self, w: dict[str, float]) -> dict[str, float]:
         """What is asked about is the act: 「違反」「罰則」 are in every penalty clause."""
