@@ -26,6 +26,7 @@ from assistant.answer.outline import Outline
 from assistant.answer.sanctions import DUTY, PENALTY, Sanction, Sanctions
 from assistant.answer.text import (
     detect_lang,
+    japanese_runs,
     looks_like_instruction,
     nfkc,
     split_sentences,
@@ -39,9 +40,10 @@ from assistant.text.numerals import normalize_numbers
 from assistant.text.tokenizer import Tokenizer
 from ingest.structure import Node, NodeKind
 
+# a share as people write it (「10人に7人が都市部に居住」, 「3社に1社」): a proportion
+_PROPORTION_RE = r"\d+\s*(?:人|社|件)に\s*\d+\s*(?:人|社|件)"
 _QUANTITY = re.compile(
-    # a share as people write it (「10人に7人が都市部に居住」, 「3社に1社」): a proportion
-    r"\d+\s*(?:人|社|件)に\s*\d+\s*(?:人|社|件)|"
+    _PROPORTION_RE + "|" +
     # (no space between a number and its unit: 「三 円滑かつ…」「十 万博の…」 are an item's label)
     r"\d[\d,.]*(?:千|万|億|兆)?(?:円|ドル|米ドル|%|％|パーセント|人|名|社|件|位|機関|か国|カ国|倍|年連続|割|校|団体)|"
     r"約?\d[\d,.]*(?:千|万|億|兆)(?:円|人|ドル)?|"
@@ -67,7 +69,6 @@ _WHEN = re.compile(
 _ASKS_FREQUENCY = re.compile(r"頻度|何回|how often", re.I)
 _FREQUENCY = re.compile(r"毎(?:会計)?年度?|毎月|毎週|\d+\s*年ごと|年\s*\d+\s*回|定期的")
 _PERIOD_RE = re.compile(_PERIOD)
-_JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]+")
 # 「何日以内？」「何か月前までに？」 asks a period, which no year answers
 _ASKS_PERIOD = re.compile(r"何\s*(?:日|か月|ヶ月|カ月|箇月|週間)")
 _CHANGE_WORDS = re.compile(r"前回|引き続き|改訂|修正|変更|見直")
@@ -85,7 +86,7 @@ _FIGURE_HEADING = re.compile(
 )
 _FISCAL_YEAR = re.compile(r"令和\s*(?:\d+|元)\s*年度|\d{4}\s*年度")
 _TIME_TERM = re.compile(r"\d+|年|年度|月|令和|平成|fy\d*|[一二三四五六七八九十]+")
-_PROPORTION = re.compile(r"\d+\s*(?:人|社|件)に\s*\d+\s*(?:人|社|件)")
+_PROPORTION = re.compile(_PROPORTION_RE)
 
 
 def _of_unit(quantity: str, hint: str) -> bool:
@@ -290,7 +291,7 @@ class EvidenceFinder:
                     groups[key] = max(groups.get(key, 0.0), weight)
             # "What is its budget?" after a Japanese question: its subject is Japanese; "a plan
             # (外客来訪促進計画)": the Japanese term the question quotes names it as written
-            quoted = _JA_RUN.findall(part.text)
+            quoted = japanese_runs(part.text)
             if part.inherited and detect_lang(part.inherited) == "ja":
                 quoted.append(part.inherited)
             for run in quoted:

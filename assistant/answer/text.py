@@ -104,11 +104,16 @@ def looks_like_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
 
+def japanese_runs(text: str) -> list[str]:
+    """The runs of Japanese in a text (「中小企業支援法」 of "Under the 中小企業支援法, who…")."""
+    return _JA_RUN.findall(text or "")
+
+
 def detect_lang(text: str) -> str:
     """'ja' when the text is written in Japanese, else 'en'. An English sentence that quotes
     Japanese terms ("Under the 中小企業支援法, who draws up…", "a plan (外客来訪促進計画)") is
     English: its words far outnumber the runs of Japanese it quotes."""
-    runs = _JA_RUN.findall(text or "")
+    runs = japanese_runs(text)
     if not runs:
         return "en"
     words = _LATIN_WORD.findall(text)
