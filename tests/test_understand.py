@@ -745,3 +745,23 @@ def test_a_condition_before_the_question_is_not_a_part_of_its_own(question: str)
 def test_an_english_year_is_read_without_a_japanese_counter(question: str, year: str) -> None:
     (p,) = U.understand(question).parts
     assert year in p.years
+
+
+@pytest.mark.parametrize(
+    ("message", "term"),
+    [
+        (
+            "関空の法律を読んでいたら「国際拠点空港」という言葉が出てきました。"
+            "どういう空港のことを指しているのでしょうか。",
+            "国際拠点空港",
+        ),
+        (
+            "関西文化学術研究都市建設促進法の「文化学術研究交流施設」の定義を教えてください。",
+            "文化学術研究交流施設",
+        ),
+        ("「小規模企業者」の定義は？", "小規模企業者"),
+    ],
+)
+def test_a_definition_asks_about_the_word_the_message_quotes(message: str, term: str) -> None:
+    p = next(p for p in U.understand(message).parts if p.asks is Asks.definition)
+    assert p.term == term

@@ -1287,6 +1287,13 @@ class Understander:
                     self._take_situation(p, before[-1].text)
                 previous = p
                 continue
+            named = self._quoted_before(p, sentences)
+            if named is not None:
+                # 「「国際拠点空港」という言葉が出てきました。どういう空港のことを…」: the
+                # definition asks about the word the message quoted before it
+                self._take_situation(p, named.text)
+                previous = p
+                continue
             if own and not p.anaphoric:
                 if previous is None and _thin(p):
                     situation = [
@@ -1313,6 +1320,19 @@ class Understander:
                         self._inherit(p, topic, prev_part, quoted)
                         p.from_history = True
             previous = p
+
+    @staticmethod
+    def _quoted_before(p: Part, sentences: list[Sentence]) -> Sentence | None:
+        """The earlier sentence of the message that quotes the word a definition part asks
+        about by its head alone (「どういう空港」 of 「国際拠点空港」)."""
+        if p.asks is not Asks.definition or p.lang != "ja" or "「" in p.text or not p.term:
+            return None
+        for s in reversed(sentences[: p.sentence]):
+            if s.role is Role.question:
+                continue
+            if any(q.endswith(p.term) for q in re.findall(r"「([^「」]{1,30})」", s.text)):
+                return s
+        return None
 
     def _inherit(
         self, p: Part, source: str, src: Part | None, quoted: list[str] | None = None
@@ -2107,7 +2127,7 @@ def _definition_term(morphs: list[Morpheme]) -> str:
         if (
             s in ("とは", "って")
             or (s == "と" and i + 1 < len(surfaces) and surfaces[i + 1] == "は")
-            or (s == "の" and i + 1 < len(morphs) and morphs[i + 1].normalized == "意味")
+            or (s == "の" and i + 1 < len(morphs) and morphs[i + 1].normalized in ("意味", "定義"))
         ):
             j = i
             while j > 0 and (
@@ -2127,7 +2147,9 @@ def _definition_term(morphs: list[Morpheme]) -> str:
             term = written.strip("「」『』 の")
             if term:
                 return term
-    return ""
+    # 「…の「文化学術研究交流施設」はどう定められていますか」: the word it quotes
+    words = re.findall(r"[「『]([^「」『』]{1,30})[」』]", "".join(surfaces))
+    return words[-1] if words else ""
 
 
 def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
