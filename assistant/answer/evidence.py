@@ -403,6 +403,7 @@ class EvidenceFinder:
                     if not (PENALTY.search(ln.text) or sanctions.is_penal(ln.node))
                     or self._describes(ln, self.match(act, self.terms(ln.text)))
                 ]
+                ev.lines = self._with_penalty(ev, outline)
                 if not ev.lines:
                     ev.shape = Shape.none
             return
@@ -463,6 +464,21 @@ class EvidenceFinder:
         _, s, duties = best
         duty = max(duties, key=lambda d: (self.match(w, self.terms(d.text)), -d.line))
         return duty, s
+
+    def _with_penalty(self, ev: Evidence, outline: Outline) -> list[Line]:
+        """A penal article's later paragraph kept (「2 …犯人が収受した賄賂は、没収する」) comes
+        with the paragraph of its article that sets the penalty (「…三年以下の拘禁刑に処する」)."""
+        if not ev.lines or any(PENALTY.search(ln.text) for ln in ev.lines):
+            return ev.lines
+        for ln in ev.lines:
+            parent = outline.get(ln.node.parent) if ln.node is not None else None
+            if parent is None:
+                continue
+            for kid in outline.kids(parent):
+                if kid is not ln.node and PENALTY.search(kid.text):
+                    first = Line(self._home(ev, kid, ln.passage), strip_bullet(kid.text), kid)
+                    return _unique([first, *ev.lines])
+        return ev.lines
 
     @staticmethod
     def _describes(line: Line, share: float) -> bool:
