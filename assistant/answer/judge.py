@@ -369,11 +369,9 @@ def _articles(part: Part) -> list[str]:
     """The articles a question cites, as labels (「第40条」, 「第291条の2」)."""
     out = []
     for m in _ARTICLE.finditer(nfkc(part.text)):
-        n = normalize_numbers(m.group(1)) if not m.group(1).isdigit() else m.group(1)
-        label = f"第{n}条"
+        label = f"第{normalize_numbers(m.group(1))}条"
         if m.group(2):
-            sub = m.group(2)
-            label += f"の{sub if sub.isdigit() else normalize_numbers(sub)}"
+            label += f"の{normalize_numbers(m.group(2))}"
         out.append(label)
     return out
 
