@@ -399,3 +399,21 @@ def test_an_article_the_law_does_not_have_is_said_to_be_missing(
 def test_an_article_the_law_has_is_answered(answers: AnswerEngine) -> None:
     res = answers.answer("中小企業基本法の第2条には何が書いてありますか？")
     assert res.grounded and "中小企業者" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "items"),
+    [
+        (
+            "認定情報提供機関になりたいのですが、申請書には何を記載すればよいでしょうか",
+            ["氏名又は名称及び住所", "事務所の所在地"],
+        ),
+        ("情報提供機関として認定を受けたい。申請書に何を書く？", ["事務所の所在地"]),
+        ("大阪湾臨海地域の整備計画には何を定めることになっていますか", ["開発地区の名称及び区域"]),
+    ],
+)
+def test_what_goes_in_a_document_is_the_list_its_lead_in_puts_there(
+    answers: AnswerEngine, question: str, items: list[str]
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded and all(i in res.answer for i in items), res.answer

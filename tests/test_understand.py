@@ -765,3 +765,51 @@ def test_an_english_year_is_read_without_a_japanese_counter(question: str, year:
 def test_a_definition_asks_about_the_word_the_message_quotes(message: str, term: str) -> None:
     p = next(p for p in U.understand(message).parts if p.asks is Asks.definition)
     assert p.term == term
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "議会の定例会って、地方自治法で年4回と決まっているんですよね？",
+        "うちは小規模企業者に当たるのかな？",
+        "知事が広域連合の長を兼ねてもいいんですよね",
+        "Is the governor allowed to be the head of the union?",
+    ],
+)
+def test_a_yes_no_question_ending_in_particles_is_polar(question: str) -> None:
+    assert all(p.polar for p in U.understand(question).parts)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "隣り合う二つの町で、一緒に国際会議観光都市の認定を申請することはできますか？",
+        "3つの市で共同して協議会を作ってもいいですか",
+    ],
+)
+def test_a_count_in_a_yes_no_question_asks_for_no_list(question: str) -> None:
+    (part,) = U.understand(question).parts
+    assert part.polar and part.asks is not Asks.list
+
+
+def test_a_second_yes_no_question_with_no_topic_weighs_the_first() -> None:
+    parts = U.understand(
+        "二つの町で一緒に国際会議観光都市の認定を申請できますか？一つの市町村ごとでないとだめでしょうか。"
+    ).parts
+    assert "観光都市" in parts[-1].subject
+    # one with a topic of its own is a question of its own
+    parts = U.understand("うちは中小企業に当たりますか？それと、補助金はもらえますか？").parts
+    assert not any("補助金" in p.subject and "中小企業" in p.subject for p in parts)
+
+
+@pytest.mark.parametrize(
+    ("question", "holds"),
+    [
+        ("国際会議観光都市の認定申請書には何を書けばいいですか？", "認定申請書"),
+        ("情報提供機関として認定を受けたい。申請書に何を書く？", "申請書"),
+        ("整備計画には何を定めるのですか", "整備計画"),
+    ],
+)
+def test_what_goes_in_a_document_asks_for_its_items(question: str, holds: str) -> None:
+    part = U.understand(question).parts[-1]
+    assert part.holds == holds and part.asks is Asks.list

@@ -89,6 +89,13 @@ _TIME_TERM = re.compile(r"\d+|年|年度|月|令和|平成|fy\d*|[一二三四�
 _PROPORTION = re.compile(_PROPORTION_RE)
 
 
+def _written(word: str, text: str) -> str:
+    """The longest tail of ``word`` the text writes (「認定申請書」 → 申請書), or ""."""
+    while len(word) > 2 and word not in text:
+        word = word[1:]
+    return word if word in text else ""
+
+
 def _of_unit(quantity: str, hint: str) -> bool:
     """Whether a quantity is in the unit asked for; 「10人に7人」 is a share (%) as well."""
     if hint == "%" and _PROPORTION.fullmatch(quantity):
@@ -220,6 +227,13 @@ class EvidenceFinder:
         self._defined: DefinedTerms | None = None
 
     # ---- shared ---------------------------------------------------------------------------
+    def _meets_need(self, part: Part, text: str) -> bool:
+        """The text says what one of the part's needs asks for (「許可を得て」 for a procedure)."""
+        return any(
+            (rx := self.need_evidence.get(n)) is not None and rx.search(nfkc(text))
+            for n in part.needs
+        )
+
     def terms(self, text: str) -> frozenset[str]:
         t = self._terms.get(text)
         if t is None:
@@ -514,6 +528,7 @@ class EvidenceFinder:
         phrase = self.spelled(nfkc(ev.part.phrase)) if ev.part.phrase else ""
         head = self.spelled(ev.part.head) if ev.part.lang == "ja" else ""
         passages = self.spelled("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
+        head, holds = _written(head, passages), _written(ev.part.holds, passages)
         if head and (head not in passages or _TIME_TERM.fullmatch(ev.part.head)):
             head = ""  # the documents call it otherwise: the terms decide alone
         for rank, node, pi in self._nodes(ev, outline):
@@ -525,6 +540,8 @@ class EvidenceFinder:
                         head in self.spelled(label_text)
                         or any(head in self.spelled(m.text) for m in members)
                     )
+                    if holds and holds not in self.spelled(label_text):
+                        continue  # 「申請書には何を書けば」: the items its lead-in puts in one
                     own = self.match(w, self.terms(label_text))
                     if not named and not ev.part.kind and own < NAMED_LIST:
                         continue  # 「構成府県市を全部」 is not answered by the four values
@@ -532,6 +549,10 @@ class EvidenceFinder:
                     score = own + 0.4 * above + 0.08 / (1 + rank) + (0.1 if head and named else 0)
                     if count and len(members) == count:
                         score += 0.3  # 「4つのバリュー」 with four members
+                    if self._meets_need(ev.part, label_text):
+                        # 「認定申請書には何を書けば」: the list its lead-in says goes in the
+                        # 申請書, not another list of the same law's words
+                        score += 0.3
                     if phrase and self.spelled(nfkc(label_text)) == phrase:
                         # named exactly what is asked (「関西チャレンジ」 is ①②③): more than the 0.4 a
                         # list gets for sitting under a heading of that name
@@ -908,10 +929,7 @@ class EvidenceFinder:
                     score += 0.3  # 「何年度での実現？」: a line with a year
                 if ev.part.change and _CHANGE_WORDS.search(text):
                     score += 0.4  # 「前回から変わった？」: the line that says what changed
-                if any(
-                    (rx := self.need_evidence.get(n)) is not None and rx.search(nfkc(text))
-                    for n in ev.part.needs
-                ):
+                if self._meets_need(ev.part, text):
                     score += 0.3  # 「設置の手続きは？」: the line that says 「許可を得て」
                 cands.append(Line(pi, text, node, score, name=self._named_by(node, outline)))
                 lex.append(score)

@@ -491,6 +491,7 @@ class Part:
     kind: bool = (
         False  # the head only names the kind of answer (「どのような取組み」): not a filter
     )
+    holds: str = ""  # what the asked-for items go in (「申請書には何を書けば」 → 申請書)
     compounds: list[str] = field(default_factory=list)  # the subject's words as written (6次産業化)
     predicates: set[str] = field(default_factory=set)  # subject words that are verbs (伸びる)
     from_history: bool = False  # its subject came from the conversation before (a follow-up)
@@ -995,7 +996,10 @@ class Understander:
             cues.add(Asks.definition)
         if part.lang == "ja" and self._support_request(s):
             cues.add("support")  # 「弊社は…。相談に乗っていただける事業はありますか」
-        if _counted(s, part.lang):
+        if part.lang == "ja" and not part.polar and _container(ms):
+            cues.add(Asks.list)  # 「申請書には何を書けば」: the matters that go in it
+        if _counted(s, part.lang) and not part.polar:
+            # (「二つの町で一緒に申請できますか」 counts the towns and asks yes or no)
             cues.add("list")  # 「4つのバリュー」, "the three Kansai Challenges": a list
         wh = any(m.normalized in _WH for m in s.morphs) or (
             part.lang == "en"
@@ -1219,8 +1223,11 @@ class Understander:
         nominal = [c for c in part.compounds if _nominal(self.tok.parse(c))]
         part.head = nominal[-1] if nominal else ""  # 「…と呼ばれている」: the head is no verb
         asked = _asked_noun(s.morphs)
-        if asked and any(asked in c for c in part.compounds):
-            part.head = asked  # 「どんな事項を定めますか」: what is enumerated is 事項
+        part.holds = _container(s.morphs)
+        if asked and (any(asked in c for c in part.compounds) or asked == part.holds):
+            # 「どんな事項を定めますか」: what is enumerated is 事項; 「申請書には何を書けば」:
+            # what goes in the 申請書, though the word also asks for a procedure
+            part.head = asked
         part.kind = bool(part.head) and part.head in _asked_kinds(s.morphs)
         if part.asks is Asks.definition:
             part.term = _definition_term(s.morphs) or part.phrase
@@ -1295,7 +1302,16 @@ class Understander:
                 previous = p
                 continue
             if own and not p.anaphoric:
-                if previous is None and _thin(p):
+                if (
+                    previous is not None
+                    and p.polar
+                    and previous.polar
+                    and not _has_topic_marker(sentences[p.sentence].morphs)
+                ):
+                    # 「…一緒に申請できますか？一つの市町村ごとでないとだめでしょうか。」: the
+                    # second yes-no question weighs the first one's matter another way
+                    self._inherit(p, previous.phrase or previous.text, previous)
+                elif previous is None and _thin(p):
                     situation = [
                         s.text
                         for s in sentences[: p.sentence]
@@ -1632,8 +1648,8 @@ def _polar(s: Sentence, lang: str) -> bool:
     if norms & _WH or norms & _REQUEST_VERBS:
         return False
     content = [m for m in s.morphs if m.coarse not in ("補助記号", "空白")]
-    if content and content[-1].surface in ("か", "かな", "かしら", "の"):
-        content = content[:-1]
+    while content and (content[-1].is_("助詞", "終助詞") or content[-1].is_("助詞", "準体助詞")):
+        content = content[:-1]  # 「…のかな」「…んですよね」: the predicate is before them
     # it ends in a predicate: 「…問題ないですか」 is polar, 「担当者の名前は？」 is not
     return bool(content) and content[-1].coarse in ("動詞", "形容詞", "助動詞")
 
@@ -1969,6 +1985,26 @@ def _asked_noun(ms: list[Morpheme]) -> str:
                 noun += ms[j].surface
                 j += 1
             return noun
+    return _container(ms)
+
+
+def _container(ms: list[Morpheme]) -> str:
+    """The noun whose contents 何 asks for (「申請書には何を書けば」「計画には何を定める」 → the
+    申請書, the 計画): the compound right before には/に that 何 follows."""
+    for i, m in enumerate(ms):
+        if m.normalized not in ("何", "なに", "なん") or i < 2:
+            continue
+        j = i - 1
+        if ms[j].surface == "は":
+            j -= 1
+        if ms[j].surface != "に":
+            continue
+        noun = ""
+        j -= 1
+        while j >= 0 and ms[j].coarse in ("名詞", "接尾辞") and not ms[j].is_("名詞", "数詞"):
+            noun = ms[j].surface + noun
+            j -= 1
+        return noun
     return ""
 
 
@@ -2181,6 +2217,16 @@ def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
             continue
         out.append(p)
     return out
+
+
+def _has_topic_marker(ms: list[Morpheme]) -> bool:
+    """The sentence sets a topic or subject of its own (「補助金は」「届出が」「中小企業って」)."""
+    return any(
+        (m.is_("助詞", "係助詞") and m.surface in ("は", "も", "って"))
+        or (m.is_("助詞", "格助詞") and m.surface == "が")
+        or (m.is_("助詞", "副助詞") and m.surface == "って")
+        for m in ms
+    )
 
 
 def _thin(p: Part) -> bool:
