@@ -417,3 +417,19 @@ def test_what_goes_in_a_document_is_the_list_its_lead_in_puts_there(
 ) -> None:
     res = answers.answer(question)
     assert res.grounded and all(i in res.answer for i in items), res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "認定情報提供機関は誰が認定するの？",
+        "Under the SME Support Act, who certifies the organizations that provide information to SMEs?",
+    ],
+)
+def test_who_acts_is_the_provision_an_authority_does_it_in(
+    answers: AnswerEngine, question: str
+) -> None:
+    # 「2 前項の認定を受けた者(以下「認定情報提供機関」という。)は」 names the act as what is
+    # received; 第十三条第一項 says who does it
+    res = answers.answer(question)
+    assert res.grounded and "経済産業大臣は、経済産業省令で定めるところにより" in res.answer, res.answer

@@ -72,6 +72,11 @@ _PERIOD_RE = re.compile(_PERIOD)
 # 「何日以内？」「何か月前までに？」 asks a period, which no year answers
 _ASKS_PERIOD = re.compile(r"何\s*(?:日|か月|ヶ月|カ月|箇月|週間)")
 _CHANGE_WORDS = re.compile(r"前回|引き続き|改訂|修正|変更|見直")
+# a provision whose subject is an authority (「経済産業大臣は、…認定することができる」「主務大臣が、
+# 府県知事の申請に基づき…指定する」): who acts, for a question asking who
+_AUTHORITY_ACTS = re.compile(
+    r"^(?:第\S+条\S*\s+|\d+\s+)?[^、。]{0,30}?(?:大臣|長官|知事|市町村長|の長|政府|国|機構|委員会)(?:は|が)、"
+)
 _ARITHMETIC = re.compile(r"\d\s*[×xX*÷/+＋=＝≒]\s*|[×÷=＝≒]\s*\d")
 _YEAR_EXPR = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年")
 _TARGET_WORDS = re.compile(r"目標|めざす|目指す|見込|推計|予測|見通し|とする[。]?$|をめざ")
@@ -87,6 +92,11 @@ _FIGURE_HEADING = re.compile(
 _FISCAL_YEAR = re.compile(r"令和\s*(?:\d+|元)\s*年度|\d{4}\s*年度")
 _TIME_TERM = re.compile(r"\d+|年|年度|月|令和|平成|fy\d*|[一二三四五六七八九十]+")
 _PROPORTION = re.compile(_PROPORTION_RE)
+
+
+def _done(act: str, text: str) -> bool:
+    """The text does the act (「認定することができる」「指定し、」「承認を得て」 is not)."""
+    return bool(re.search(re.escape(act) + r"(?:する|し[、てた]|される|されて|を行う)", text))
 
 
 def _written(word: str, text: str) -> str:
@@ -914,7 +924,12 @@ class EvidenceFinder:
     ) -> None:
         cands: list[Line] = []
         lex: list[float] = []
-        for _rank, node, pi in self._nodes(ev, outline, with_text=True):
+        nodes = self._nodes(ev, outline, with_text=True)
+        acts: list[str] = []
+        if ev.part.asks is Asks.who:
+            nodes += self._referred(ev, outline, nodes)
+            acts = self._acts(ev.part)
+        for _rank, node, pi in nodes:
             if node.kind in (NodeKind.contents, NodeKind.document, NodeKind.row):
                 continue
             for sent in split_sentences(node.text):
@@ -930,7 +945,11 @@ class EvidenceFinder:
                 if ev.part.change and _CHANGE_WORDS.search(text):
                     score += 0.4  # 「前回から変わった？」: the line that says what changed
                 if self._meets_need(ev.part, text):
-                    score += 0.3  # 「設置の手続きは？」: the line that says 「許可を得て」
+                    score += 0.3
+                if ev.part.asks is Asks.who and _AUTHORITY_ACTS.search(nfkc(text)):
+                    score += 0.25  # "who certifies …?": the provision an authority acts in
+                if acts and any(_done(a, nfkc(text)) for a in acts):
+                    score += 0.3  # 「認定することができる」, not the 認定 of 認定情報提供機関  # 「設置の手続きは？」: the line that says 「許可を得て」
                 cands.append(Line(pi, text, node, score, name=self._named_by(node, outline)))
                 lex.append(score)
         if not cands:
@@ -998,6 +1017,40 @@ class EvidenceFinder:
         ):
             return strip_bullet(parent.text)
         return ""
+
+    def _acts(self, part: Part) -> list[str]:
+        """What a who-question asks is done, in the documents' words: 「誰が認定する」 → 認定,
+        "who certifies / who must approve" → 認定, 承認."""
+        if part.lang == "ja":
+            return [t for t in part.predicates if len(t) >= 2 and not re.fullmatch(r"[ぁ-ん]+", t)]
+        m = re.search(
+            r"\bwho\s+(?:must|can|may|shall|should|will|would|is to|has to)?\s*(\w+)",
+            part.text.lower(),
+        )
+        if m is None:
+            return []
+        return [ja for _en, g in default_glossary().pairs(m.group(1)) for ja in g if len(ja) >= 2]
+
+    def _referred(
+        self, ev: Evidence, outline: Outline, nodes: list[tuple[int, Node, int]]
+    ) -> list[tuple[int, Node, int]]:
+        """The paragraph a found one refers to as 前項 (「2 前項の認定を受けた者は」 → 第1項,
+        「経済産業大臣は、…認定することができる」): who acts is said there."""
+        have = {n.id for _r, n, _p in nodes}
+        out: list[tuple[int, Node, int]] = []
+        for rank, node, pi in nodes:
+            if "前項" not in node.text or node.parent is None:
+                continue
+            parent = outline.get(node.parent)
+            kids = outline.kids(parent) if parent is not None else []
+            i = next((j for j, k in enumerate(kids) if k.id == node.id), -1)
+            prev = next(
+                (k for k in reversed(kids[:i]) if k.kind in (NodeKind.text, NodeKind.lead)), None
+            )
+            if i > 0 and prev is not None and prev.id not in have:
+                have.add(prev.id)
+                out.append((rank, prev, self._home(ev, prev, pi)))
+        return out
 
     def _home(self, ev: Evidence, node: Node, fallback: int) -> int:
         """The passage (1-based) that holds ``node``: a list's members may sit in chunks the
