@@ -432,4 +432,28 @@ def test_who_acts_is_the_provision_an_authority_does_it_in(
     # 「2 前項の認定を受けた者(以下「認定情報提供機関」という。)は」 names the act as what is
     # received; 第十三条第一項 says who does it
     res = answers.answer(question)
-    assert res.grounded and "経済産業大臣は、経済産業省令で定めるところにより" in res.answer, res.answer
+    assert res.grounded and "経済産業大臣は、経済産業省令で定めるところにより" in res.answer, (
+        res.answer
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "item"),
+    [
+        (
+            "関西文化学術研究都市建設促進法4条の基本方針には、何を定めることになっていますか？",
+            "文化学術研究地区の配置及び整備の方針",
+        ),
+        ("大阪湾臨海地域開発整備法の第六条には何が書いてありますか", "整備等の目標"),
+        (
+            "商工会議所で小規模事業者の支援をしています。中小企業基本法8条で、国が小規模企業者に施策を講じるときの方針を教えてください。",
+            "経営資源の確保が特に困難であることが多い小規模企業者の事情を踏まえ",
+        ),
+    ],
+)
+def test_an_article_cited_by_number_is_answered_from_it(
+    answers: AnswerEngine, question: str, item: str
+) -> None:
+    res = answers.answer(question)
+    # the asker's work (小規模事業者の支援) does not make it a request for fitting programmes
+    assert res.mode != "support" and res.grounded and item in res.answer, res.answer

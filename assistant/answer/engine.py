@@ -27,7 +27,7 @@ from assistant.answer import compose
 from assistant.answer.compose import Block, Quoted
 from assistant.answer.evidence import Evidence, EvidenceFinder
 from assistant.answer.guard import Guard, GuardSession
-from assistant.answer.judge import Coverage, Judge
+from assistant.answer.judge import Coverage, Judge, cited_articles
 from assistant.answer.llm_answer import LLMAnswerer, NotInDocuments
 from assistant.answer.outline import Outline
 from assistant.answer.present import Presenter, presenter
@@ -365,6 +365,7 @@ class AnswerEngine:
                 if part.term and any(w in part.term for _, w in named):
                     rest = part.query  # 「「関西広域産業ビジョン」ってどういう位置づけ？」: the title is asked about
                 found = self.retrieve(rest, part.lang, k, None, [d for d, _ in named])
+                found = self._articles_first(part, found, k)
                 if not found:
                     found = self.retrieve(part.query, part.lang, k, qvec, documents)
             else:
@@ -378,6 +379,31 @@ class AnswerEngine:
             ids = [slot(p) for p in ev.passages]
             blocks.append(Block(i, part, ev, cov, ids))
         return blocks, passages
+
+    def _articles_first(self, part: Part, found: list[Passage], k: int) -> list[Passage]:
+        """「中小企業基本法8条で…」「第二百九十一条の二には何が」: the chunks of the article the
+        question cites come first, whatever the search ranked."""
+        cited = cited_articles(part)
+        if not cited or not part.documents:
+            return found
+        part.articles = cited
+        records = self.engine.searcher.index().records
+        top = max((p.score for p in found), default=1.0)
+        own = [
+            Passage.from_record(rec, top)
+            for rec in records.values()
+            if rec.get("doc_id") in part.documents
+            and any(
+                (art := str(rec.get("label", "")).partition(" ")[2]) == a
+                or art.startswith(a + "第")
+                for a in cited
+            )
+        ]
+        if not own:
+            return found
+        own.sort(key=lambda p: p.chunk_index)
+        ids = {p.id for p in own}
+        return (own + [p for p in found if p.id not in ids])[: max(k, len(own))]
 
     def _continued(
         self,

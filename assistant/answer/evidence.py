@@ -237,6 +237,13 @@ class EvidenceFinder:
         self._defined: DefinedTerms | None = None
 
     # ---- shared ---------------------------------------------------------------------------
+    def _cited(self, ev: Evidence, passage: int) -> bool:
+        """The passage (1-based) is of an article the question cites (「中小企業基本法8条」)."""
+        if not ev.part.articles or not 0 < passage <= len(ev.passages):
+            return False
+        art = ev.passages[passage - 1].label.partition(" ")[2]
+        return any(art == a or art.startswith(a + "第") for a in ev.part.articles)
+
     def _meets_need(self, part: Part, text: str) -> bool:
         """The text says what one of the part's needs asks for (「許可を得て」 for a procedure)."""
         return any(
@@ -328,6 +335,11 @@ class EvidenceFinder:
             terms = set(part.subject)
             for t in list(terms):
                 terms |= set(self.tok.tokenize(t))
+            # 「関西文化学術研究都市建設促進法4条の基本方針には」: the law's name says where to
+            # look, the rest what its article must say
+            scoped = {t for phrase in part.scope for t in self.tok.tokenize(phrase)}
+            if terms - scoped and scoped:
+                terms = {t for t in terms if t not in scoped and not t.isdigit()}
         w = {t: idf.get(t, 0.0) for t in terms if t.strip()}
         w = {t: v for t, v in w.items() if v > 0}
         strong = {t: v for t, v in w.items() if v >= LOW_IDF}
@@ -559,6 +571,8 @@ class EvidenceFinder:
                     score = own + 0.4 * above + 0.08 / (1 + rank) + (0.1 if head and named else 0)
                     if count and len(members) == count:
                         score += 0.3  # 「4つのバリュー」 with four members
+                    if self._cited(ev, pi):
+                        score += 0.3  # 「…法4条の基本方針には何を」: the article asked about
                     if self._meets_need(ev.part, label_text):
                         # 「認定申請書には何を書けば」: the list its lead-in says goes in the
                         # 申請書, not another list of the same law's words
@@ -946,6 +960,8 @@ class EvidenceFinder:
                     score += 0.4  # 「前回から変わった？」: the line that says what changed
                 if self._meets_need(ev.part, text):
                     score += 0.3
+                if self._cited(ev, pi):
+                    score += 0.3  # 「地方自治法第二百九十一条の二には何が」: that article
                 if ev.part.asks is Asks.who and _AUTHORITY_ACTS.search(nfkc(text)):
                     score += 0.25  # "who certifies …?": the provision an authority acts in
                 if acts and any(_done(a, nfkc(text)) for a in acts):
@@ -972,6 +988,14 @@ class EvidenceFinder:
         lead = next(
             (c for c in chosen if c.node is not None and c.node.kind is NodeKind.lead), None
         )
+        if (
+            lead is not None
+            and ev.part.asks is Asks.who
+            and _AUTHORITY_ACTS.search(nfkc(lead.text))
+        ):
+            lead = (
+                None  # 「経済産業大臣は、毎年、次に掲げる事業…の計画を定める」: who is said already
+            )
         if lead is not None and lead.node is not None:
             # 「第四条 次に掲げる者は、…協議会を組織することができる」: who they are is its items
             at = chosen.index(lead)

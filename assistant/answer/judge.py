@@ -360,9 +360,15 @@ class Corpus(Protocol):
 _QUOTED = re.compile(r"「([^「」]{2,20})」")
 # a named ordinance, rule or guideline (「大阪府中小企業振興基本条例」): a document of its own
 _NAMED_RULES = re.compile(r"[\u3400-\u9fffァ-ヴー]{2,}(?:条例|規則|要綱)")
+# 「第二百九十一条の二」「第40条」, and after a law's name without 第 (「中小企業基本法8条で」)
 _ARTICLE = re.compile(
-    r"第\s*([0-9]+|[一二三四五六七八九十百千〇]+)\s*条(?:の\s*([0-9]+|[一二三四五六七八九十]+))?"
+    r"(?:第|(?<=法))\s*([0-9]+|[一二三四五六七八九十百千〇]+)\s*条(?:の\s*([0-9]+|[一二三四五六七八九十]+))?"
 )
+
+
+def cited_articles(part: Part) -> list[str]:
+    """The articles a question cites, as labels (「第40条」, 「第291条の2」)."""
+    return _articles(part)
 
 
 def _articles(part: Part) -> list[str]:

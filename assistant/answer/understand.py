@@ -501,6 +501,7 @@ class Part:
     situation: str = ""
     scope: list[str] = field(default_factory=list)  # the words that name a document searched in
     documents: list[str] = field(default_factory=list)  # the documents those words name
+    articles: list[str] = field(default_factory=list)  # the articles it cites there (第4条)
     polar: bool = False  # a yes-no question (「…兼ねても問題ないですか」, "Does it need …?")
 
     @property
@@ -1113,6 +1114,13 @@ class Understander:
                 bool(set(_en_words(s.text)) & r.self_en) or self._profile_seen
             )
         ms = s.morphs
+        text = unicodedata.normalize("NFKC", s.text)
+        if _CITES_ARTICLE.search(text) or any(
+            t in text for t in self.titles if t.endswith(("法", "法律"))
+        ):
+            # 「中小企業基本法8条で、国が…施策を講じるときの方針は」: what a law says, not which
+            # programmes fit the asker
+            return False
         offers = [
             i
             for i, m in enumerate(ms)
@@ -1636,6 +1644,11 @@ def _en_main_clause(text: str) -> str:
     asked is the main clause; the clause before the comma only sets the scene."""
     m = _EN_SUBORDINATE.match(text)
     return text[m.end() :] if m and len(text) > m.end() + 3 else text
+
+
+_CITES_ARTICLE = re.compile(
+    r"第?\s*[0-9一二三四五六七八九十百千]+\s*条(?:の\s*[0-9一二三四五六七八九十]+)?"
+)
 
 
 def _polar(s: Sentence, lang: str) -> bool:
