@@ -457,3 +457,21 @@ def test_an_article_cited_by_number_is_answered_from_it(
     res = answers.answer(question)
     # the asker's work (小規模事業者の支援) does not make it a request for fitting programmes
     assert res.mode != "support" and res.grounded and item in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "中小企業支援法第11条には何が書いてありますか",
+        "中小企業支援法の第十一条の中身を教えて",
+        "What does Article 11 of the SME Support Act say?",
+    ],
+)
+def test_an_article_asked_about_as_such_is_quoted_in_order(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded and res.citations, res.answer
+    # its first paragraph first, cited as that article; no heading list of other articles
+    assert res.citations[0].label.endswith("第11条第1項"), [c.label for c in res.citations]
+    assert "第十一条 経済産業大臣は" in res.answer

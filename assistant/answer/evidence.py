@@ -94,6 +94,12 @@ _TIME_TERM = re.compile(r"\d+|年|年度|月|令和|平成|fy\d*|[一二三四�
 _PROPORTION = re.compile(_PROPORTION_RE)
 
 
+# the words of 「第二百九十一条の二には何が」 besides the number: no subject of its own
+_ARTICLE_WORDS = frozenset(
+    ["第", "条", "項", "号", "の", "規定", "条文", "内容", "中身", "書く", "定める"]
+)
+
+
 def _done(act: str, text: str) -> bool:
     """The text does the act (「認定することができる」「指定し、」「承認を得て」 is not)."""
     return bool(re.search(re.escape(act) + r"(?:する|し[、てた]|される|されて|を行う)", text))
@@ -237,6 +243,25 @@ class EvidenceFinder:
         self._defined: DefinedTerms | None = None
 
     # ---- shared ---------------------------------------------------------------------------
+    def _article_itself(self, ev: Evidence, outline: Outline, w: dict[str, float]) -> bool:
+        """「地方自治法第291条の2には何が書いてありますか」: nothing asked but the article, so its
+        paragraphs, in order, are the answer."""
+        if any(t not in _ARTICLE_WORDS for t in w):
+            return False
+        lines = [
+            Line(pi, strip_bullet(sent), node)
+            for _rank, node, pi in self._nodes(ev, outline, with_text=True)
+            if self._cited(ev, pi) and node.kind in (NodeKind.text, NodeKind.lead, NodeKind.item)
+            for sent in split_sentences(node.text)
+            if len(sent) >= 4
+        ]
+        if not lines:
+            return False
+        lines.sort(key=lambda ln: (ln.passage, ln.node.line if ln.node else 0))
+        ev.shape = Shape.lines
+        ev.lines = _unique(lines)[: self.max_lines + 2]
+        return True
+
     def _cited(self, ev: Evidence, passage: int) -> bool:
         """The passage (1-based) is of an article the question cites (「中小企業基本法8条」)."""
         if not ev.part.articles or not 0 < passage <= len(ev.passages):
@@ -377,6 +402,8 @@ class EvidenceFinder:
         self, ev: Evidence, outline: Outline, w: dict[str, float], query_vector: np.ndarray | None
     ) -> Evidence:
         part = ev.part
+        if part.articles and self._article_itself(ev, outline, w):
+            return ev
         if part.asks is Asks.list and self._list(ev, outline, w):
             return ev
         if (

@@ -219,6 +219,7 @@ class Judge:
         if (
             part.asks is Asks.list
             and ev.shape not in (Shape.list, Shape.figure)
+            and not part.articles  # 「第291条の2には何が」: the article cited is the answer
             and self._head_missing(part, ev)
         ):
             # 「構成府県市を全部教えて」: the documents have no such list, nor its name
@@ -371,9 +372,15 @@ def cited_articles(part: Part) -> list[str]:
     return _articles(part)
 
 
+_ARTICLE_EN = re.compile(r"\barticle\s+(\d+)(?:-(\d+))?\b", re.I)
+
+
 def _articles(part: Part) -> list[str]:
-    """The articles a question cites, as labels (「第40条」, 「第291条の2」)."""
-    out = []
+    """The articles a question cites, as labels (「第40条」, 「第291条の2」, "Article 291-2")."""
+    out = [
+        f"第{m.group(1)}条" + (f"の{m.group(2)}" if m.group(2) else "")
+        for m in _ARTICLE_EN.finditer(part.text)
+    ]
     for m in _ARTICLE.finditer(nfkc(part.text)):
         label = f"第{normalize_numbers(m.group(1))}条"
         if m.group(2):
