@@ -475,3 +475,17 @@ def test_an_article_asked_about_as_such_is_quoted_in_order(
     # its first paragraph first, cited as that article; no heading list of other articles
     assert res.citations[0].label.endswith("第11条第1項"), [c.label for c in res.citations]
     assert "第十一条 経済産業大臣は" in res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "外国人観光旅客利便増進実施計画はどこに提出しますか",
+        "外国人観光旅客利便増進実施計画を作ることになりました。計画に書く事項は何ですか？作ったらどこに出すのかも教えてください。",
+    ],
+)
+def test_to_whom_a_plan_is_handed_is_the_line_that_hands_it(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert res.grounded and "観光庁長官に提出しなければならない" in res.answer, res.answer

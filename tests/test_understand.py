@@ -813,3 +813,26 @@ def test_a_second_yes_no_question_with_no_topic_weighs_the_first() -> None:
 def test_what_goes_in_a_document_asks_for_its_items(question: str, holds: str) -> None:
     part = U.understand(question).parts[-1]
     assert part.holds == holds and part.asks is Asks.list
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "作ったらどこに出すのかも教えてください",
+        "申請書はどこに提出すればいいですか",
+        "変更があったらどこへ届け出るの？",
+    ],
+)
+def test_where_something_is_handed_asks_to_whom(question: str) -> None:
+    part = U.understand(question).parts[-1]
+    assert part.addressee and part.asks is Asks.who and "location" not in part.needs
+    # a place is still a place
+    place = U.understand("セミナーはどこで開かれますか").parts[0]
+    assert not place.addressee and "location" in place.needs
+
+
+def test_a_noun_the_sentence_before_names_in_full_is_that_one() -> None:
+    u = U.understand(
+        "外国人観光旅客利便増進実施計画を作ることになりました。計画に書かないといけない事項は何ですか？"
+    )
+    assert "実施計画" in u.parts[-1].inherited

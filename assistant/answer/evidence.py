@@ -72,6 +72,11 @@ _PERIOD_RE = re.compile(_PERIOD)
 # 「何日以内？」「何か月前までに？」 asks a period, which no year answers
 _ASKS_PERIOD = re.compile(r"何\s*(?:日|か月|ヶ月|カ月|箇月|週間)")
 _CHANGE_WORDS = re.compile(r"前回|引き続き|改訂|修正|変更|見直")
+# a provision that hands something to an authority (「…これを観光庁長官に提出しなければならない」):
+# where 「どこに出す？」 is answered
+_HANDED_TO = re.compile(
+    r"(?:大臣|長官|知事|市町村長|の長|機構|委員会)に(?:提出|届け出|届出|申請|報告|通知|申し出)"
+)
 # a provision whose subject is an authority (「経済産業大臣は、…認定することができる」「主務大臣が、
 # 府県知事の申請に基づき…指定する」): who acts, for a question asking who
 _AUTHORITY_ACTS = re.compile(
@@ -989,6 +994,8 @@ class EvidenceFinder:
                     score += 0.3
                 if self._cited(ev, pi):
                     score += 0.3  # 「地方自治法第二百九十一条の二には何が」: that article
+                if ev.part.addressee and _HANDED_TO.search(nfkc(text)):
+                    score += 0.4  # 「作ったらどこに出す？」: 「観光庁長官に提出しなければならない」
                 if ev.part.asks is Asks.who and _AUTHORITY_ACTS.search(nfkc(text)):
                     score += 0.25  # "who certifies …?": the provision an authority acts in
                 if acts and any(_done(a, nfkc(text)) for a in acts):
@@ -1018,11 +1025,10 @@ class EvidenceFinder:
         if (
             lead is not None
             and ev.part.asks is Asks.who
-            and _AUTHORITY_ACTS.search(nfkc(lead.text))
+            and not re.search(r"次(?:の各号)?に掲げる(?:者|機関|団体)", nfkc(lead.text))
         ):
-            lead = (
-                None  # 「経済産業大臣は、毎年、次に掲げる事業…の計画を定める」: who is said already
-            )
+            # 「経済産業大臣は、毎年、次に掲げる事業…の計画を定める」: its items are no actors
+            lead = None
         if lead is not None and lead.node is not None:
             # 「第四条 次に掲げる者は、…協議会を組織することができる」: who they are is its items
             at = chosen.index(lead)

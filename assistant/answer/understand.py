@@ -492,6 +492,7 @@ class Part:
         False  # the head only names the kind of answer (「どのような取組み」): not a filter
     )
     holds: str = ""  # what the asked-for items go in (「申請書には何を書けば」 → 申請書)
+    addressee: bool = False  # 「どこに出す？」: to whom something is handed
     compounds: list[str] = field(default_factory=list)  # the subject's words as written (6次産業化)
     predicates: set[str] = field(default_factory=set)  # subject words that are verbs (伸びる)
     from_history: bool = False  # its subject came from the conversation before (a follow-up)
@@ -963,6 +964,14 @@ class Understander:
             part.needs.remove("location")
             if part.asks in (Asks.where, Asks.amount, Asks.other) and not part.rank:
                 part.asks = Asks.who
+        part.addressee = lang == "ja" and _addressee_asked(s.morphs)
+        if part.addressee:
+            # 「作ったらどこに出す？」「どこへ届け出る？」: to whom it is handed (観光庁長官に提出),
+            # not a place
+            if "location" in part.needs:
+                part.needs.remove("location")
+            if part.asks in (Asks.where, Asks.other):
+                part.asks = Asks.who
         if part.rank and "fee" in part.needs:
             # 「一番お金がかかってるのはどれ？」 compares what the programmes cost, not a fee the
             # asker would pay
@@ -1326,10 +1335,18 @@ class Understander:
                         if s.role in (Role.context, Role.profile) and self._has_topic(s, p.lang)
                     ]
                     p.situation = " ".join(situation[-2:])
+                    full = self._named_by_head(p, situation[-2:])
+                    if full:
+                        # 「外国人観光旅客利便増進実施計画を作ることになりました。計画に書かないと
+                        # いけない事項は？」: the 計画 is the one the sentence before names
+                        self._inherit(p, full, None)
                 previous = p
                 continue
             if previous is not None:
-                self._inherit(p, previous.phrase or previous.text, previous)
+                # (with what the part before took from its own context: 「…実施計画を作る。計画に
+                # 書く事項は？作ったらどこに出す？」 is about that 実施計画)
+                source = " ".join(x for x in (previous.inherited, previous.phrase) if x)
+                self._inherit(p, source or previous.text, previous)
             else:
                 before = [
                     s
@@ -1344,6 +1361,16 @@ class Understander:
                         self._inherit(p, topic, prev_part, quoted)
                         p.from_history = True
             previous = p
+
+    def _named_by_head(self, p: Part, texts: list[str]) -> str:
+        """The compound of the sentences before that ends in one of the part's nouns (「計画」 →
+        「外国人観光旅客利便増進実施計画」), or ""."""
+        heads = [c for c in (p.head, *p.compounds) if len(c) >= 2]
+        for text in reversed(texts):
+            for unit in sorted(self._units(text), key=len, reverse=True):
+                if any(unit.endswith(h) and len(unit) > len(h) + 1 for h in heads):
+                    return unit
+        return ""
 
     @staticmethod
     def _quoted_before(p: Part, sentences: list[Sentence]) -> Sentence | None:
@@ -1649,6 +1676,33 @@ def _en_main_clause(text: str) -> str:
 _CITES_ARTICLE = re.compile(
     r"第?\s*[0-9一二三四五六七八九十百千]+\s*条(?:の\s*[0-9一二三四五六七八九十]+)?"
 )
+
+
+# verbs of handing something over: 「どこに」 with them asks for the addressee
+_HAND_OVER = frozenset(
+    [
+        "出す",
+        "提出",
+        "届け出る",
+        "届出",
+        "届ける",
+        "申請",
+        "申し込む",
+        "送る",
+        "報告",
+        "通知",
+        "申し出る",
+    ]
+)
+
+
+def _addressee_asked(ms: list[Morpheme]) -> bool:
+    """「どこに出す」「どこへ提出すれば」「どこに届け出る」: どこ + に/へ before a verb of handing over."""
+    for i, m in enumerate(ms[:-2]):
+        if m.normalized in ("何処", "どこ") and ms[i + 1].surface in ("に", "へ"):
+            rest = [x.normalized for x in ms[i + 2 : i + 4]]
+            return any(r in _HAND_OVER for r in rest)
+    return False
 
 
 def _polar(s: Sentence, lang: str) -> bool:
