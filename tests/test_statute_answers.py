@@ -489,3 +489,39 @@ def test_to_whom_a_plan_is_handed_is_the_line_that_hands_it(
 ) -> None:
     res = answers.answer(question)
     assert res.grounded and "観光庁長官に提出しなければならない" in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "中小企業基本法に違反した会社にはどんな罰則がありますか？罰金はいくらですか？",
+        "中小企業支援法に違反したときの罰金の額は？",
+    ],
+)
+def test_a_fine_a_law_does_not_set_is_not_answered_with_its_other_figures(
+    answers: AnswerEngine, question: str
+) -> None:
+    res = answers.answer(question)
+    assert not res.grounded and "三億円" not in res.answer, res.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "中小企業支援法でいう「中小企業者」の範囲を、号ごとにすべて教えてください。",
+        "中小企業支援法の「中小企業者」にはどんな者が含まれますか？全部挙げて",
+    ],
+)
+def test_a_quoted_term_s_list_is_its_definition_s(answers: AnswerEngine, question: str) -> None:
+    res = answers.answer(question)
+    assert res.grounded and "「中小企業者」とは" in res.answer and "中小企業団体" in res.answer, (
+        res.answer
+    )
+
+
+def test_a_how_many_question_is_not_answered_by_a_list_whose_lead_has_a_number(
+    answers: AnswerEngine,
+) -> None:
+    res = answers.answer("関西広域連合の議会の議員定数は何人ですか？")
+    # (the six laws here do not include 地方自治法: nothing gives the number)
+    assert not res.grounded and "4項目" not in res.answer, res.answer

@@ -836,3 +836,8 @@ def test_a_noun_the_sentence_before_names_in_full_is_that_one() -> None:
         "外国人観光旅客利便増進実施計画を作ることになりました。計画に書かないといけない事項は何ですか？"
     )
     assert "実施計画" in u.parts[-1].inherited
+
+
+def test_a_distributive_suffix_is_no_subject() -> None:
+    part = U.understand("「中小企業者」の範囲を、号ごとにすべて教えてください").parts[0]
+    assert "毎" not in part.subject and "ごと" not in part.subject

@@ -99,6 +99,8 @@ _TIME_TERM = re.compile(r"\d+|年|年度|月|令和|平成|fy\d*|[一二三四�
 _PROPORTION = re.compile(_PROPORTION_RE)
 
 
+# 「議員定数は何人？」: a count of people, firms or times, which no list of things answers
+_HEAD_COUNT = re.compile(r"何\s*(?:人|名|社|件|回|歳|日|か月|ヶ月|カ月)")
 # the words of 「第二百九十一条の二には何が」 besides the number: no subject of its own
 _ARTICLE_WORDS = frozenset(
     ["第", "条", "項", "号", "の", "規定", "条文", "内容", "中身", "書く", "定める"]
@@ -367,9 +369,14 @@ class EvidenceFinder:
                 terms |= set(self.tok.tokenize(t))
             # 「関西文化学術研究都市建設促進法4条の基本方針には」: the law's name says where to
             # look, the rest what its article must say
-            scoped = {t for phrase in part.scope for t in self.tok.tokenize(phrase)}
-            if terms - scoped and scoped:
-                terms = {t for t in terms if t not in scoped and not t.isdigit()}
+            if part.scope:
+                rest = nfkc(part.text)
+                for phrase in part.scope:
+                    rest = rest.replace(nfkc(phrase), " ")
+                # (「中小企業支援法でいう「中小企業者」の範囲」 keeps the 中小 and 企業 of 中小企業者)
+                written = set(self.tok.tokenize(rest))
+                kept = {t for t in terms if t in written and not t.isdigit()}
+                terms = kept or terms
         w = {t: idf.get(t, 0.0) for t in terms if t.strip()}
         w = {t: v for t, v in w.items() if v > 0}
         strong = {t: v for t, v in w.items() if v >= LOW_IDF}
@@ -435,7 +442,11 @@ class EvidenceFinder:
             return ev  # 「数値目標は何年度での実現をめざす？」: the figure's year is asked
         if part.asks in (Asks.amount, Asks.how_many) and self._figure(ev, outline, w, query_vector):
             return ev
-        if part.asks is Asks.how_many and self._list(ev, outline, w, min_score=STRICT_LIST):
+        if (
+            part.asks is Asks.how_many
+            and not _HEAD_COUNT.search(nfkc(part.text))
+            and self._list(ev, outline, w, min_score=STRICT_LIST)
+        ):
             return ev  # "How many values does the Union have?": no figure, but its list to count
         self._lines(ev, outline, w, query_vector)
         return ev
@@ -583,6 +594,7 @@ class EvidenceFinder:
         head = self.spelled(ev.part.head) if ev.part.lang == "ja" else ""
         passages = self.spelled("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
         head, holds = _written(head, passages), _written(ev.part.holds, passages)
+        quoted = re.findall(r"「([^「」]{2,30})」", nfkc(ev.part.text))
         if head and (head not in passages or _TIME_TERM.fullmatch(ev.part.head)):
             head = ""  # the documents call it otherwise: the terms decide alone
         for rank, node, pi in self._nodes(ev, outline):
@@ -605,7 +617,13 @@ class EvidenceFinder:
                         score += 0.3  # 「4つのバリュー」 with four members
                     if self._cited(ev, pi):
                         score += 0.3  # 「…法4条の基本方針には何を」: the article asked about
-                    if self._meets_need(ev.part, label_text):
+                    if any(f"「{q}」とは" in nfkc(label_text) for q in quoted):
+                        score += (
+                            0.5  # 「「中小企業者」の範囲を号ごとに」: the term's own definition
+                        )
+                    if ev.part.asks in (Asks.list, Asks.other) and self._meets_need(
+                        ev.part, label_text
+                    ):
                         # 「認定申請書には何を書けば」: the list its lead-in says goes in the
                         # 申請書, not another list of the same law's words
                         score += 0.3
@@ -1079,6 +1097,17 @@ class EvidenceFinder:
         """What a who-question asks is done, in the documents' words: 「誰が認定する」 → 認定,
         "who certifies / who must approve" → 認定, 承認."""
         if part.lang == "ja":
+            ms = self.tok.parse(part.text)
+            for i, m in enumerate(ms):
+                if m.normalized not in ("誰", "だれ", "どなた"):
+                    continue
+                # 「誰が認定する」「誰かの認定が必要」: the word 誰 governs (not the 変更 of
+                # 「変更するには」, which only sets the scene)
+                for x in ms[i + 1 : i + 4]:
+                    if x.coarse in ("名詞", "動詞") and not x.is_("名詞", "数詞"):
+                        ok = len(x.normalized) >= 2 and not re.fullmatch(r"[ぁ-ん]+", x.normalized)
+                        return [x.normalized] if ok else []
+                return []
             return [t for t in part.predicates if len(t) >= 2 and not re.fullmatch(r"[ぁ-ん]+", t)]
         m = re.search(
             r"\bwho\s+(?:must|can|may|shall|should|will|would|is to|has to)?\s*(\w+)",

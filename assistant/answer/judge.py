@@ -241,8 +241,9 @@ class Judge:
         ):
             # 「確定版はいつ公表？」: what it asks about is not in the documents at all
             return Coverage(False, "unknown", part.compounds[0], missing, related=related)
-        if part.asks is Asks.amount and set(missing) & {"subsidy_rate", "cost", "fee"}:
-            # 「補助金の上限額はいくら？」: the amount asked for is the very thing not given
+        if part.asks is Asks.amount and set(missing) & {"subsidy_rate", "cost", "fee", "penalty"}:
+            # 「補助金の上限額はいくら？」「罰金はいくら？」: the amount asked for is the very thing
+            # not given
             return Coverage(False, "need", "", missing, related=related)
         if missing and set(missing) == set(part.needs) and not _answers_itself(part, ev):
             return Coverage(False, "need", "", missing, related=related)

@@ -1173,6 +1173,7 @@ class Understander:
             ok = (
                 m.content
                 and idx not in cue_idx
+                and not (m.coarse == "接尾辞" and m.surface in _DISTRIBUTIVE)
                 and n not in QUESTION_WORDS
                 and n not in r.social_words
                 and m.surface not in words
@@ -1322,11 +1323,11 @@ class Understander:
                 if (
                     previous is not None
                     and p.polar
-                    and previous.polar
                     and not _has_topic_marker(sentences[p.sentence].morphs)
                 ):
-                    # 「…一緒に申請できますか？一つの市町村ごとでないとだめでしょうか。」: the
-                    # second yes-no question weighs the first one's matter another way
+                    # 「…一緒に申請できますか？一つの市町村ごとでないとだめでしょうか。」「…誰の
+                    # 認定が必要？ちょっとした修正でも要る？」: a yes-no question with no topic of its
+                    # own weighs the matter of the one before
                     self._inherit(p, previous.phrase or previous.text, previous)
                 elif previous is None and _thin(p):
                     situation = [
@@ -1703,6 +1704,10 @@ def _addressee_asked(ms: list[Morpheme]) -> bool:
             rest = [x.normalized for x in ms[i + 2 : i + 4]]
             return any(r in _HAND_OVER for r in rest)
     return False
+
+
+# suffixes that only distribute (「号ごとに」「一人ずつ」): no subject
+_DISTRIBUTIVE = frozenset(["ごと", "毎", "ずつ"])
 
 
 def _polar(s: Sentence, lang: str) -> bool:
@@ -2289,10 +2294,12 @@ def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
 def _has_topic_marker(ms: list[Morpheme]) -> bool:
     """The sentence sets a topic or subject of its own (「補助金は」「届出が」「中小企業って」)."""
     return any(
-        (m.is_("助詞", "係助詞") and m.surface in ("は", "も", "って"))
+        (m.is_("助詞", "係助詞") and m.surface in ("は", "って"))
+        # 「補助金も」 adds a topic; 「ちょっとした修正でも」 (even) does not
+        or (m.is_("助詞", "係助詞") and m.surface == "も" and i > 0 and ms[i - 1].coarse == "名詞")
         or (m.is_("助詞", "格助詞") and m.surface == "が")
         or (m.is_("助詞", "副助詞") and m.surface == "って")
-        for m in ms
+        for i, m in enumerate(ms)
     )
 
 
