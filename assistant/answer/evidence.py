@@ -1098,8 +1098,8 @@ class EvidenceFinder:
         "who certifies / who must approve" → 認定, 承認."""
         if part.lang == "ja":
             ms = self.tok.parse(part.text)
-            for i, m in enumerate(ms):
-                if m.normalized not in ("誰", "だれ", "どなた"):
+            for i, mo in enumerate(ms):
+                if mo.normalized not in ("誰", "だれ", "どなた"):
                     continue
                 # 「誰が認定する」「誰かの認定が必要」: the word 誰 governs (not the 変更 of
                 # 「変更するには」, which only sets the scene)
@@ -1109,13 +1109,14 @@ class EvidenceFinder:
                         return [x.normalized] if ok else []
                 return []
             return [t for t in part.predicates if len(t) >= 2 and not re.fullmatch(r"[ぁ-ん]+", t)]
-        m = re.search(
+        verb = re.search(
             r"\bwho\s+(?:must|can|may|shall|should|will|would|is to|has to)?\s*(\w+)",
             part.text.lower(),
         )
-        if m is None:
+        if verb is None:
             return []
-        return [ja for _en, g in default_glossary().pairs(m.group(1)) for ja in g if len(ja) >= 2]
+        pairs = default_glossary().pairs(verb.group(1))
+        return [ja for _en, g in pairs for ja in g if len(ja) >= 2]
 
     def _referred(
         self, ev: Evidence, outline: Outline, nodes: list[tuple[int, Node, int]]
