@@ -32,6 +32,7 @@ from assistant.answer.llm_answer import LLMAnswerer, NotInDocuments
 from assistant.answer.outline import Outline
 from assistant.answer.present import Presenter, presenter
 from assistant.answer.support import SupportFinder
+from assistant.answer.text import of_article
 from assistant.answer.types import AnswerPart, AnswerResult, Message, Mode, PartKind, Removed
 from assistant.answer.understand import Asks, Part, Understander, Understanding, _years
 from assistant.engine import Engine
@@ -83,9 +84,7 @@ class CorpusStats:
     def has_article(self, doc_ids: list[str], label: str) -> bool:
         """Whether one of the documents has the article (「第40条」 of 中小企業基本法: no)."""
         return any(
-            lb == label or lb.startswith(label + "第")
-            for d in doc_ids
-            for lb in self.outline.labels.get(d, ())
+            of_article(lb, [label]) for d in doc_ids for lb in self.outline.labels.get(d, ())
         )
 
     def named_documents(self, text: str) -> list[str]:
@@ -392,12 +391,7 @@ class AnswerEngine:
         own = [
             Passage.from_record(rec, top)
             for rec in records.values()
-            if rec.get("doc_id") in part.documents
-            and any(
-                (art := str(rec.get("label", "")).partition(" ")[2]) == a
-                or art.startswith(a + "第")
-                for a in cited
-            )
+            if rec.get("doc_id") in part.documents and of_article(str(rec.get("label", "")), cited)
         ]
         if not own:
             return found

@@ -29,6 +29,7 @@ from assistant.answer.text import (
     japanese_runs,
     looks_like_instruction,
     nfkc,
+    of_article,
     split_sentences,
     strip_bullet,
 )
@@ -273,8 +274,7 @@ class EvidenceFinder:
         """The passage (1-based) is of an article the question cites (「中小企業基本法8条」)."""
         if not ev.part.articles or not 0 < passage <= len(ev.passages):
             return False
-        art = ev.passages[passage - 1].label.partition(" ")[2]
-        return any(art == a or art.startswith(a + "第") for a in ev.part.articles)
+        return of_article(ev.passages[passage - 1].label, ev.part.articles)
 
     def _meets_need(self, part: Part, text: str) -> bool:
         """The text says what one of the part's needs asks for (「許可を得て」 for a procedure)."""

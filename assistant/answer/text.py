@@ -267,3 +267,11 @@ def proper_nouns(tokenizer: SudachiTokenizer, text: str) -> set[str]:
         if sum(1 for c in word if c.isupper()) >= 2:  # GRP, MICE, MaaS, KANSAI
             found.add(word)
     return found
+
+
+def of_article(label: str, articles: list[str]) -> bool:
+    """A citation label (「中小企業支援法 第13条第2項」, or 「第13条第2項」) is of one of the
+    articles (「第13条」; not 「第13条の2」)."""
+    title, _, rest = label.partition(" ")
+    art = rest if rest and not title.startswith("附則") else label  # 「附則 第2条」 is no 第2条
+    return any(art == a or art.startswith(a + "第") for a in articles)
