@@ -841,3 +841,16 @@ def test_a_noun_the_sentence_before_names_in_full_is_that_one() -> None:
 def test_a_distributive_suffix_is_no_subject() -> None:
     part = U.understand("「中小企業者」の範囲を、号ごとにすべて教えてください").parts[0]
     assert "毎" not in part.subject and "ごと" not in part.subject
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "奈良で靴下を作っている従業員15名のメーカーです。自社ブランドを立ち上げて、海外にも出ていきたい。",
+        "大阪の金属加工会社です。新分野に参入したいのですが、進め方がわからず困っています。知名度も上げたいです。",
+    ],
+)
+def test_a_business_describing_itself_without_a_question_is_understood(message: str) -> None:
+    # its parts come from the whole description, after every sentence of it
+    u = U.understand(message)
+    assert u.parts and all(p.sentence == len(u.sentences) for p in u.parts)

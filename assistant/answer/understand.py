@@ -1323,6 +1323,7 @@ class Understander:
                 if (
                     previous is not None
                     and p.polar
+                    and p.sentence < len(sentences)
                     and not _has_topic_marker(sentences[p.sentence].morphs)
                 ):
                     # 「…一緒に申請できますか？一つの市町村ごとでないとだめでしょうか。」「…誰の
