@@ -854,3 +854,18 @@ def test_a_business_describing_itself_without_a_question_is_understood(message: 
     # its parts come from the whole description, after every sentence of it
     u = U.understand(message)
     assert u.parts and all(p.sentence == len(u.sentences) for p in u.parts)
+
+
+def test_every_question_of_the_eval_sets_is_understood() -> None:
+    """Every wording the eval sets hold, with its history: understanding never fails, and each
+    message gets parts to answer or a chit-chat reply."""
+    import json
+
+    from tests.conftest import PROJECT
+
+    for path in ("eval/cases.jsonl", "eval/statutes/cases.jsonl"):
+        for line in (PROJECT / path).read_text(encoding="utf-8").splitlines():
+            case = json.loads(line)
+            history = [Message(h["role"], h["content"]) for h in case.get("history", [])]
+            u = U.understand(case["question"], history, Mode(case.get("mode", "chat")))
+            assert u.parts or u.chitchat or u.sentences, case["id"]
