@@ -75,13 +75,12 @@ _ASKS_PERIOD = re.compile(r"何\s*(?:日|か月|ヶ月|カ月|箇月|週間)")
 _CHANGE_WORDS = re.compile(r"前回|引き続き|改訂|修正|変更|見直")
 # a provision that hands something to an authority (「…これを観光庁長官に提出しなければならない」):
 # where 「どこに出す？」 is answered
-_HANDED_TO = re.compile(
-    r"(?:大臣|長官|知事|市町村長|の長|機構|委員会)に(?:提出|届け出|届出|申請|報告|通知|申し出)"
-)
+_AUTHORITY = r"(?:大臣|長官|知事|市町村長|の長|機構|委員会)"
+_HANDED_TO = re.compile(_AUTHORITY + r"に(?:提出|届け出|届出|申請|報告|通知|申し出)")
 # a provision whose subject is an authority (「経済産業大臣は、…認定することができる」「主務大臣が、
 # 府県知事の申請に基づき…指定する」): who acts, for a question asking who
 _AUTHORITY_ACTS = re.compile(
-    r"^(?:第\S+条\S*\s+|\d+\s+)?[^、。]{0,30}?(?:大臣|長官|知事|市町村長|の長|政府|国|機構|委員会)(?:は|が)、"
+    r"^(?:第\S+条\S*\s+|\d+\s+)?[^、。]{0,30}?(?:" + _AUTHORITY + r"|政府|国)(?:は|が)、"
 )
 _ARITHMETIC = re.compile(r"\d\s*[×xX*÷/+＋=＝≒]\s*|[×÷=＝≒]\s*\d")
 _YEAR_EXPR = re.compile(r"(?:19|20)\d{2}|令和\s*\d+|平成\s*\d+|\d+年")
@@ -106,6 +105,11 @@ _HEAD_COUNT = re.compile(r"何\s*(?:人|名|社|件|回|歳|日|か月|ヶ月|�
 _ARTICLE_WORDS = frozenset(
     ["第", "条", "項", "号", "の", "規定", "条文", "内容", "中身", "書く", "定める"]
 )
+
+
+def _a_word(form: str) -> bool:
+    """A content word to look for in a provision (認定, not する or ある)."""
+    return len(form) >= 2 and not re.fullmatch(r"[ぁ-ん]+", form)
 
 
 def _done(act: str, text: str) -> bool:
@@ -595,7 +599,7 @@ class EvidenceFinder:
         passages = self.spelled("\n".join(f"{p.section}\n{p.text}" for p in ev.passages))
         head, holds = _written(head, passages), _written(ev.part.holds, passages)
         quoted = re.findall(r"「([^「」]{2,30})」", nfkc(ev.part.text))
-        if head and (head not in passages or _TIME_TERM.fullmatch(ev.part.head)):
+        if head and _TIME_TERM.fullmatch(ev.part.head):
             head = ""  # the documents call it otherwise: the terms decide alone
         for rank, node, pi in self._nodes(ev, outline):
             for anchor in (node, *outline.ancestors(node)):
@@ -1009,7 +1013,7 @@ class EvidenceFinder:
                 if ev.part.change and _CHANGE_WORDS.search(text):
                     score += 0.4  # 「前回から変わった？」: the line that says what changed
                 if self._meets_need(ev.part, text):
-                    score += 0.3
+                    score += 0.3  # 「設置の手続きは？」: the line that says 「許可を得て」
                 if self._cited(ev, pi):
                     score += 0.3  # 「地方自治法第二百九十一条の二には何が」: that article
                 if ev.part.addressee and _HANDED_TO.search(nfkc(text)):
@@ -1017,7 +1021,7 @@ class EvidenceFinder:
                 if ev.part.asks is Asks.who and _AUTHORITY_ACTS.search(nfkc(text)):
                     score += 0.25  # "who certifies …?": the provision an authority acts in
                 if acts and any(_done(a, nfkc(text)) for a in acts):
-                    score += 0.3  # 「認定することができる」, not the 認定 of 認定情報提供機関  # 「設置の手続きは？」: the line that says 「許可を得て」
+                    score += 0.3  # 「認定することができる」, not the 認定 of 認定情報提供機関
                 cands.append(Line(pi, text, node, score, name=self._named_by(node, outline)))
                 lex.append(score)
         if not cands:
@@ -1105,10 +1109,9 @@ class EvidenceFinder:
                 # 「変更するには」, which only sets the scene)
                 for x in ms[i + 1 : i + 4]:
                     if x.coarse in ("名詞", "動詞") and not x.is_("名詞", "数詞"):
-                        ok = len(x.normalized) >= 2 and not re.fullmatch(r"[ぁ-ん]+", x.normalized)
-                        return [x.normalized] if ok else []
+                        return [x.normalized] if _a_word(x.normalized) else []
                 return []
-            return [t for t in part.predicates if len(t) >= 2 and not re.fullmatch(r"[ぁ-ん]+", t)]
+            return [t for t in part.predicates if _a_word(t)]
         verb = re.search(
             r"\bwho\s+(?:must|can|may|shall|should|will|would|is to|has to)?\s*(\w+)",
             part.text.lower(),
