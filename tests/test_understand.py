@@ -869,3 +869,30 @@ def test_every_question_of_the_eval_sets_is_understood() -> None:
             history = [Message(h["role"], h["content"]) for h in case.get("history", [])]
             u = U.understand(case["question"], history, Mode(case.get("mode", "chat")))
             assert u.parts or u.chitchat or u.sentences, case["id"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Thank you so much, this was really useful.",
+        "Thanks, the GRP target was what I was looking for. Goodbye!",
+        "Bye for now, thanks for your help with the export programmes.",
+        "Thanks, that is exactly what we needed.",
+    ],
+)
+def test_an_english_thanks_or_goodbye_that_asks_nothing_is_chitchat(message: str) -> None:
+    u = U.understand(message)
+    assert not u.parts and u.chitchat in ("thanks", "bye")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Thanks for the answer about the pavilion; what is its budget",
+        "Thanks, and which programmes support startups",
+        "Thank you, and I would also like to know the 2040 GRP target.",
+        "Thanks. Could you also tell me the budget?",
+    ],
+)
+def test_thanks_with_a_question_in_it_is_still_a_question(message: str) -> None:
+    assert U.understand(message).parts

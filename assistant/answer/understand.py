@@ -660,7 +660,11 @@ class Understander:
         if lang == "en":
             words = _en_words(text)
             rest = _strip_en(text.lower(), r.social.en)
-            return bool(words) and all(w in EN_STOP for w in _en_words(rest))
+            if bool(words) and all(w in EN_STOP for w in _en_words(rest)):
+                return True
+            # "Thanks a lot, that's everything I needed.": thanks or a goodbye that asks nothing
+            closing = any(r.chitchat[n].cues.match_en(text) for n in ("thanks", "bye"))
+            return closing and not _en_question(text) and not _EN_REQUEST.search(text)
         if re.search(r"(御中|様|殿|各位)\s*[:：]?$", text) and len(text) <= 60:
             return True  # an addressee line: 「関西広域連合 広域産業振興局 御中」
         content = [m for m in morphs if m.content and m.normalized not in ANAPHORA]
@@ -1910,6 +1914,14 @@ def _strip_en(text: str, patterns: tuple[re.Pattern[str], ...]) -> str:
     for p in sorted(patterns, key=lambda p: -len(p.pattern)):  # "best regards" before "regards"
         text = p.sub(" ", text)
     return text
+
+
+# a request inside a sentence that does not start as one ("Thanks, and could you tell me …")
+_EN_REQUEST = re.compile(
+    r"\?|\b(tell|please|could|can|would|know|explain|list|show|give|send|need|want|wonder|"
+    r"what(?!\s+(?:i|we)\b)|which|who|when|where|why|how)\b",
+    re.IGNORECASE,
+)
 
 
 def _en_question(text: str) -> bool:
