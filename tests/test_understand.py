@@ -896,3 +896,35 @@ def test_an_english_thanks_or_goodbye_that_asks_nothing_is_chitchat(message: str
 )
 def test_thanks_with_a_question_in_it_is_still_a_question(message: str) -> None:
     assert U.understand(message).parts
+
+
+@pytest.mark.parametrize(
+    ("question", "asked", "about"),
+    [
+        ("それから補助金の申請締切を教えてください。", "deadline", "補助金"),
+        ("補助金の問い合わせ先を教えて", "contact", "補助金"),
+        ("お世話になります。「補助金」の、申請締切はいつですか", "deadline", "補助金"),
+        ("助成金の窓口はどこにありますか？", "contact", "助成金"),
+        ("補助金の受付期間を知りたいです", "deadline", "補助金"),
+    ],
+)
+def test_a_need_that_only_names_what_another_need_is_asked_of_is_its_subject(
+    question: str, asked: str, about: str
+) -> None:
+    p = U.understand(question).parts[-1]
+    assert asked in p.needs and not {"subsidy_rate", "fee"} & set(p.needs)
+    assert about in p.subject
+
+
+@pytest.mark.parametrize(
+    ("question", "needs"),
+    [
+        ("補助金はもらえますか", {"subsidy_rate"}),
+        ("補助率と締切を教えて", {"subsidy_rate", "deadline"}),
+        ("補助金の上限額はいくら？", {"subsidy_rate"}),
+        ("補助金の件と、申請の締切を教えて", {"subsidy_rate", "deadline"}),
+    ],
+)
+def test_needs_asked_side_by_side_are_all_kept(question: str, needs: set[str]) -> None:
+    got = {n for p in U.understand(question).parts for n in p.needs}
+    assert got == needs

@@ -932,6 +932,7 @@ class Understander:
                 part.cues.add("amount" if name == "figure" else name)
                 if not rule.subject:
                     cue_idx.update(i for a, b in spans for i in range(a, b))
+        need_spans: dict[str, list[tuple[int, int]]] = {}
         for name, rule in r.needs.items():
             if polar and not rule.polar:
                 continue
@@ -940,8 +941,13 @@ class Understander:
                 # 「どこまで伸びる？」 asks how far (an extent), not where
                 spans = [(a, b) for a, b in spans if norms[b : b + 1] != ["まで"]]
             if spans or (lang == "en" and rule.cues.match_en(main)):
-                part.needs.append(name)
-                cue_idx.update(i for a, b in spans for i in range(a, b))
+                need_spans[name] = spans
+        words = [m for m in s.morphs if m.coarse not in ("補助記号", "空白")]  # as norms
+        for name in _possessors(need_spans, words):
+            del need_spans[name]  # 「補助金の申請締切」 asks for a deadline: 補助金 is its subject
+        for name, spans in need_spans.items():
+            part.needs.append(name)
+            cue_idx.update(i for a, b in spans for i in range(a, b))
         for name, rule in r.when.items():
             spans = rule.cues.match_ja(norms) if lang == "ja" else []
             if spans or (lang == "en" and rule.cues.match_en(main)):
@@ -2301,6 +2307,28 @@ def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
             prev.text = f"{prev.text} {p.text}"
             continue
         out.append(p)
+    return out
+
+
+def _possessors(spans: dict[str, list[tuple[int, int]]], ms: list[Morpheme]) -> list[str]:
+    """Needs whose every cue only names what another need is asked of: 「補助金の申請締切」,
+    「手数料の支払期限」 and 「補助金の問い合わせ先」 ask for a deadline and a contact; the
+    subsidy and the fee are what they are about. A cue is a possessor when the noun phrase it
+    opens (through 「の」 or as the head of a compound) goes on to another need's cue."""
+
+    def noun_phrase_after(b: int) -> range:
+        j = b
+        while j < len(ms) and (
+            ms[j].coarse in ("名詞", "接頭辞", "接尾辞") or ms[j].surface == "の"
+        ):
+            j += 1
+        return range(b, j)
+
+    out = []
+    for name, own in spans.items():
+        others = {a for n, sp in spans.items() if n != name for a, _ in sp}
+        if own and others and all(any(i in others for i in noun_phrase_after(b)) for _, b in own):
+            out.append(name)
     return out
 
 
