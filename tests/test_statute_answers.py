@@ -355,6 +355,11 @@ def test_how_often_is_answered_by_the_line_that_says_every_year(
             "中小企業振興基本条例",
         ),
         ("京都府中小企業応援条例の目的は何ですか", "京都府中小企業応援条例"),
+        (
+            "兵庫県の中小企業の振興に関する条例で、県が作る計画の名前は？",
+            "兵庫県の中小企業の振興に関する条例",
+        ),
+        ("奈良県観光振興に関する条例の目的を教えて", "奈良県観光振興に関する条例"),
     ],
 )
 def test_a_name_no_document_writes_is_not_answered_with_another(

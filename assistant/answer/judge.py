@@ -361,7 +361,12 @@ class Corpus(Protocol):
 
 _QUOTED = re.compile(r"「([^「」]{2,20})」")
 # a named ordinance, rule or guideline (「大阪府中小企業振興基本条例」): a document of its own
-_NAMED_RULES = re.compile(r"[\u3400-\u9fffァ-ヴー]{2,}(?:条例|規則|要綱)")
+# 「大阪府中小企業振興基本条例」, and the names made with に関する, the way Japanese ordinances
+# are titled (「兵庫県の中小企業の振興に関する条例」)
+_NAME_WORD = r"[\u3400-\u9fffァ-ヴー]{2,}"
+_NAMED_RULES = re.compile(
+    rf"(?:{_NAME_WORD}(?:の{_NAME_WORD})*に関する|{_NAME_WORD})(?:条例|規則|要綱)"
+)
 # 「第二百九十一条の二」「第40条」, and after a law's name without 第 (「中小企業基本法8条で」)
 _ARTICLE = re.compile(
     r"(?:第|(?<=法))\s*([0-9]+|[一二三四五六七八九十百千〇]+)\s*条(?:の\s*([0-9]+|[一二三四五六七八九十]+))?"
