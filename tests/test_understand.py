@@ -928,3 +928,28 @@ def test_a_need_that_only_names_what_another_need_is_asked_of_is_its_subject(
 def test_needs_asked_side_by_side_are_all_kept(question: str, needs: set[str]) -> None:
     got = {n for p in U.understand(question).parts for n in p.needs}
     assert got == needs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "県の経営支援課に配属されたばかりです。県が行う中小企業支援事業の実施計画は、誰が作ることになっているのでしょうか。",
+        "弊社は中小企業です。経営支援の事業を指定するのは誰ですか？",
+        "当社は認定支援機関です。支援事業の計画はどなたが定めるのでしょう",
+    ],
+)
+def test_who_does_it_is_not_a_support_request(question: str) -> None:
+    u = U.understand(question)
+    assert not u.wants_support and u.parts[-1].asks is Asks.who
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "京都の食品メーカーです。海外に輸出したいのですが、使える支援は？",
+        "当社は大阪のスタートアップです。受けられる支援を教えてください",
+        "うちは奈良の旅館です。インバウンド向けに使える事業はありますか",
+    ],
+)
+def test_a_business_asking_what_fits_is_still_a_support_request(question: str) -> None:
+    assert U.understand(question).wants_support

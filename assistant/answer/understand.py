@@ -1140,6 +1140,9 @@ class Understander:
             # 「中小企業基本法8条で、国が…施策を講じるときの方針は」: what a law says, not which
             # programmes fit the asker
             return False
+        if any(m.normalized in _WHO_WH and m.coarse == "代名詞" for m in ms):
+            # 「支援事業の実施計画は誰が作る？」: who a law says does it, not which programmes fit
+            return False
         offers = [
             i
             for i, m in enumerate(ms)
@@ -1558,6 +1561,8 @@ class Understander:
         return "greeting"
 
 
+# question words that ask for an actor: 「誰が作る？」 asks who, not which programmes fit
+_WHO_WH = frozenset(["誰", "どなた"])
 _WH = frozenset(
     [
         "何",
