@@ -953,3 +953,32 @@ def test_who_does_it_is_not_a_support_request(question: str) -> None:
 )
 def test_a_business_asking_what_fits_is_still_a_support_request(question: str) -> None:
     assert U.understand(question).wants_support
+
+
+@pytest.mark.parametrize(
+    ("message", "second"),
+    [
+        ("関西チャレンジを3つ教えて。あと、それぞれの取組アイデアを一つずつ。", "取組アイデア"),
+        ("4つのバリューは？また、2つの将来像についても。", "将来像"),
+        ("GRPの目標はいくら？ついでに日本経済に占める割合も。", "割合"),
+        ("数値目標を教えて。加えて、担当部署の連絡先も。", "連絡先"),
+    ],
+)
+def test_a_request_cut_short_after_a_question_is_a_part_of_its_own(
+    message: str, second: str
+) -> None:
+    parts = U.understand(message).parts
+    assert len(parts) == 2 and second in parts[1].text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "数値目標は？なお、急ぎではありません。",
+        "数値目標は？また、弊社は大阪の製造業です。",
+        "数値目標は？あと、よろしく。",
+        "数値目標を教えて。株式会社ナニワ精機 田中",
+    ],
+)
+def test_a_remark_after_a_question_is_no_second_question(message: str) -> None:
+    assert len(U.understand(message).parts) == 1

@@ -639,7 +639,15 @@ class Understander:
                     continue
                 morphs = self.tok.parse(st)
                 own = detect_lang(st)  # a mixed message: "Dear Sir/Madam," above Japanese
-                out.append(Sentence(st, morphs, self._role(st, morphs, own, li, len(lines))))
+                role = self._role(st, morphs, own, li, len(lines))
+                if (
+                    role is Role.context
+                    and own == "ja"
+                    and any(s.role is Role.question for s in out)
+                    and _elliptical_request(morphs)
+                ):
+                    role = Role.question  # 「…を教えて。あと、それぞれの取組アイデアも。」
+                out.append(Sentence(st, morphs, role))
         return out
 
     def _role(self, text: str, morphs: list[Morpheme], lang: str, line: int, n_lines: int) -> Role:
@@ -1911,6 +1919,27 @@ def _first_clause(text: str) -> str:
     item = _split_outside_brackets(text.split("。")[0])[0].strip()
     m = re.match(r"^(.+?[)）])(?=[^)）]*$)", item)
     return m.group(1) if m and len(m.group(1)) < len(item) else item
+
+
+def _elliptical_request(morphs: list[Morpheme]) -> bool:
+    """A request cut short after a question: 「あと、それぞれの取組アイデアを一つずつ。」「それと、
+    予算も。」「また、2つの将来像についても。」 — a connective, or a noun phrase ending in も, and
+    no predicate at its end (the request is the one before)."""
+    ms = [m for m in morphs if m.coarse not in ("補助記号", "空白")]
+    i = 0
+    if ms and (ms[0].coarse == "接続詞" or ms[0].surface in ("あと", "後", "ついで")):
+        i = 1 + (len(ms) > 1 and ms[0].surface == "ついで" and ms[1].surface == "に")
+    elif len(ms) > 1 and (ms[0].surface, ms[1].surface) in _CONNECTIVE_PAIRS:
+        i = 2
+    rest = ms[i:]
+    if not rest or rest[-1].coarse in ("動詞", "形容詞", "助動詞"):
+        return False
+    if not any(m.coarse == "名詞" and m.content for m in rest):
+        return False
+    return i > 0 or (rest[-1].surface == "も" and rest[-1].is_("助詞", "係助詞"))
+
+
+_CONNECTIVE_PAIRS = frozenset([("それ", "と"), ("それ", "から"), ("加え", "て")])
 
 
 def _has_predicate(morphs: list[Morpheme]) -> bool:
