@@ -196,6 +196,15 @@ def test_a_year_of_the_past_is_kept_for_the_evidence_to_date() -> None:
         ("君はロボット？それとも本物の人間？", "identity"),
         ("あなたは人間ですか。あるいはAIですか？", "identity"),
         ("Are you a bot? Or a real person?", "identity"),
+        # an acknowledgement takes the answer in and asks nothing more
+        ("了解です", "ack"),
+        ("承知しました。", "ack"),
+        ("かしこまりました", "ack"),
+        ("OK, got it.", "ack"),
+        ("Alright, understood.", "ack"),
+        ("thx", "thanks"),
+        ("Perfect, that helps a lot.", "thanks"),
+        ("Hello, is anyone there?", "greeting"),
     ],
 )
 def test_chit_chat(question: str, kind: str) -> None:
@@ -982,3 +991,18 @@ def test_a_request_cut_short_after_a_question_is_a_part_of_its_own(
 )
 def test_a_remark_after_a_question_is_no_second_question(message: str) -> None:
     assert len(U.understand(message).parts) == 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "了解です。では予算は？",
+        "OK, what is the GRP target?",
+        "I see. And the budget for startups?",
+        "Understood. Which programmes support hydrogen?",
+        "承知しました。続けて、申請の締切を教えてください。",
+    ],
+)
+def test_an_acknowledgement_before_a_question_is_still_a_question(message: str) -> None:
+    u = U.understand(message)
+    assert u.parts and u.chitchat is None

@@ -67,6 +67,7 @@ class JaPresenter:
             "たとえば「数値目標は？」「令和5年度の事業と予算は？」のようにご質問ください。",
             "thanks": "どういたしまして。ほかにもご質問があれば、お気軽にどうぞ。",
             "bye": "ご利用ありがとうございました。またいつでもどうぞ。",
+            "ack": "承知しました。ほかにもご質問があれば、お気軽にどうぞ。",
             "test": "はい、動作しています。関西広域産業ビジョンについてご質問ください。",
             "help": "関西広域産業ビジョンと関連する法令について、資料に書かれていることを出典つきでお答えします。"
             "数値目標、令和5年度の事業と予算、各チャレンジの取組み、用語の意味などをご質問ください。"
@@ -219,6 +220,7 @@ class EnPresenter:
             "from the documents and with their sources. Try “What are the numerical targets?”.",
             "thanks": "You're welcome. Ask me anything else about the documents.",
             "bye": "Thank you for using the assistant. Goodbye!",
+            "ack": "All right. Ask me anything else about the documents.",
             "test": "Yes, I'm working. Ask me a question about the Kansai industrial vision.",
             "help": "I answer questions about the Kansai industrial vision and related statutes from the "
             "documents, with sources: targets, the FY2023 programmes and budgets, each challenge's "

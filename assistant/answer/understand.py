@@ -1558,9 +1558,11 @@ class Understander:
 
     def _chitchat(self, text: str, lang: str) -> str:
         morphs = self.tok.parse(text)
+        if lang == "ja" and self.rules.chitchat["ack"].cues.match_ja(norm_forms(morphs)):
+            return "ack"  # 「承知しました」 takes the answer in; it thanks no one
         if lang == "ja" and any(self._remark(s) for s in self._sentences(text, lang)):
             return "thanks"
-        for name in ("identity", "help", "thanks", "bye", "test", "greeting"):
+        for name in ("identity", "help", "thanks", "bye", "test", "ack", "greeting"):
             rule = self.rules.chitchat[name]
             if rule.cues.match_en(text) or (
                 lang == "ja" and rule.cues.match_ja(norm_forms(morphs))
