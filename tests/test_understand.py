@@ -1006,3 +1006,40 @@ def test_a_remark_after_a_question_is_no_second_question(message: str) -> None:
 def test_an_acknowledgement_before_a_question_is_still_a_question(message: str) -> None:
     u = U.understand(message)
     assert u.parts and u.chitchat is None
+
+
+def test_a_topic_frame_is_what_every_part_of_the_sentence_is_about() -> None:
+    parts = U.understand(
+        "スタートアップ支援について、ビジョンで掲げているブランドと、令和5年度の予算額を教えてください。"
+    ).parts
+    assert len(parts) == 2
+    assert "ブランド" in parts[0].subject and "スタートアップ" in parts[0].subject
+    assert parts[1].asks is Asks.amount and "スタートアップ" in parts[1].subject
+
+
+@pytest.mark.parametrize(
+    ("question", "topic", "n"),
+    [
+        (
+            "水素に関しては、ビジョンでの位置づけと、令和5年度の関連予算を教えてください。",
+            "水素",
+            2,
+        ),
+        ("補助金につきまして、申請の締切を教えてください。", "補助金", 1),
+        ("万博については、関西パビリオンの位置づけを教えて", "万博", 1),
+    ],
+)
+def test_each_wording_of_a_topic_frame_reaches_the_parts(question: str, topic: str, n: int) -> None:
+    parts = U.understand(question).parts
+    assert len(parts) == n and all(topic in p.subject for p in parts)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "関西パビリオンの概要と、予算も教えて",  # the budget of the pavilion itself
+        "関西パビリオンについて教えて",
+    ],
+)
+def test_without_a_frame_a_figure_asked_after_a_subject_is_that_subjects(question: str) -> None:
+    assert len(U.understand(question).parts) == 1

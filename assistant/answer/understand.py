@@ -852,9 +852,10 @@ class Understander:
         if background:
             # 「海外展開を考えているんですけど、どんな支援がありますか」: what the question is
             # about is in the clause that states the situation
+            frame = _topic_frame(background[-1].morphs)  # 「水素に関しては、」: every part's topic
             for p in parts:
                 # (「令和5年度の事業の予算を」 names its own subject: the situation stays out)
-                if p.anaphoric or not _specific(p) or (_generic(p) and not p.years):
+                if frame or p.anaphoric or not _specific(p) or (_generic(p) and not p.years):
                     self._take_situation(p, background[-1].text)
         return parts
 
@@ -864,12 +865,21 @@ class Understander:
         cuts = [0]
         ms = s.morphs
         background = 0
+        framed = False
         for i, m in enumerate(ms):
             if i == 0:
                 continue
             prev = ms[i - 1]
             if prev.surface in ("、", ",") and _connective(ms, i):
                 cuts.append(i)
+            elif (
+                m.surface in ("、", ",")
+                and not background
+                and _topic_frame(ms[:i])
+                and self._has_cue(ms[i + 1 :])
+            ):
+                background = i + 1  # 「スタートアップ支援について、…」: what the parts are about
+                framed = True
             elif m.surface in ("、", ",") and _background_end(ms[:i]) and not background:
                 left, right = ms[:i], ms[i + 1 :]
                 if (not self._has_cue(left) or _explanatory_end(left)) and self._has_cue(right):
@@ -893,6 +903,8 @@ class Understander:
                 # 「どんな合意があって、関西広域連合としてはどんな事業を…」: two questions in one
                 cuts.append(i + 1)
         cuts.append(len(ms))
+        if framed and len([c for c in cuts if c > background]) < 2:
+            background = 0  # one question after the frame: it stays one sentence, frame and all
         if background:
             cuts = sorted({0, background, *cuts})
         out = []
@@ -953,6 +965,9 @@ class Understander:
         words = [m for m in s.morphs if m.coarse not in ("補助記号", "空白")]  # as norms
         for name in _possessors(need_spans, words):
             del need_spans[name]  # 「補助金の申請締切」 asks for a deadline: 補助金 is its subject
+        topic = _frame_length(s.morphs)
+        for name in [n for n, sp in need_spans.items() if sp and all(b <= topic for _, b in sp)]:
+            del need_spans[name]  # 「補助金につきまして、締切を…」: the frame names the topic
         for name, spans in need_spans.items():
             part.needs.append(name)
             cue_idx.update(i for a, b in spans for i in range(a, b))
@@ -2040,6 +2055,35 @@ def _explanatory_end(ms: list[Morpheme]) -> bool:
     return bool(re.search(r"[のん](?:です|だ|でございます)(?:が|けど|けれど|けれども)$", tail))
 
 
+def _frame_length(ms: list[Morpheme]) -> int:
+    """How many words (symbols left out, as in norms) the topic frame the sentence opens with
+    takes before its に (「補助金につきまして、…」 → 1), or 0."""
+    for i, m in enumerate(ms):
+        if m.surface in ("、", ",") and _topic_frame(ms[:i]):
+            words = [w for w in ms[:i] if w.coarse not in ("補助記号", "空白")]
+            return next(j for j in range(len(words) - 1, -1, -1) if words[j].surface == "に")
+    return 0
+
+
+def _topic_frame(ms: list[Morpheme]) -> bool:
+    """A sentence that opens with what it is about: 「スタートアップ支援について、」「水素に関して
+    は、」「補助金につきまして、」 — a noun phrase, に, 付く or 関する (polite or not), て."""
+    words = [m for m in ms if m.coarse not in ("補助記号", "空白")]
+    while words and words[-1].surface == "は" and words[-1].is_("助詞", "係助詞"):
+        words.pop()
+    if not words or words[-1].surface not in ("て", "ては"):
+        return False
+    words.pop()
+    if words and words[-1].normalized == "ます":
+        words.pop()
+    if len(words) < 3 or words[-1].normalized not in ("付く", "つく", "関する"):
+        return False
+    if words[-2].surface != "に" or not words[-2].is_("助詞", "格助詞"):
+        return False
+    head = words[:-2]
+    return all(m.coarse in ("名詞", "接頭辞", "接尾辞") or m.surface == "の" for m in head)
+
+
 def _background_end(ms: list[Morpheme]) -> bool:
     """A clause that states the asker's situation ends in 〜ており, 〜ていますが, 〜ているので,
     〜ため: a predicate with a stative or a reason/contrast ending (not a bare 「活かして」)."""
@@ -2329,6 +2373,17 @@ def _merge(parts: list[Part], vocabulary: set[str] | None) -> list[Part]:
             prev = out[-1]
             if p.asks not in (Asks.other, prev.asks) and prev.asks is not Asks.other:
                 out.append(p)  # 「…ブランドと、令和5年度の予算額を」: its own question
+                continue
+            if (
+                prev.asks is Asks.other
+                and p.asks in (Asks.amount, Asks.how_many, Asks.date)
+                and p.situation
+                and not p.anaphoric
+                and _specific(prev)
+            ):
+                # 「スタートアップ支援について、ブランドと、令和5年度の予算額を」: the budget is the
+                # topic's (the sentence's frame), not the brand's
+                out.append(p)
                 continue
             if p.when not in (When.any, prev.when) and p.asks is not Asks.other:
                 # 「目標額は？それと、前回の目標額は？」: the same figure at another time
