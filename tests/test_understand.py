@@ -1043,3 +1043,20 @@ def test_each_wording_of_a_topic_frame_reaches_the_parts(question: str, topic: s
 )
 def test_without_a_frame_a_figure_asked_after_a_subject_is_that_subjects(question: str) -> None:
     assert len(U.understand(question).parts) == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "phrases"),
+    [
+        (
+            "関西チャレンジを3つ教えて。あと、それぞれの取組アイデアを一つずつ。",
+            ["関西チャレンジ", "取組アイデア"],
+        ),
+        ("取組アイデアを2つ挙げて", ["取組アイデア"]),
+        ("4つのバリューは？", ["4つのバリュー"]),
+    ],
+)
+def test_a_part_is_named_by_what_it_asks_about_not_by_how_many(
+    message: str, phrases: list[str]
+) -> None:
+    assert [p.phrase for p in U.understand(message).parts] == phrases

@@ -2037,14 +2037,19 @@ def _phrase(morphs: list[Morpheme], keep: list[bool]) -> str:
         else:
             while run and (run[-1].surface in ("の", "・", "「", "(", "-")):
                 run.pop()
-            if len(run) >= len(best) and run:
+            if len(run) >= len(best) and run and not _only_a_count(run):
                 best = run  # on a tie the later run: Japanese puts the head noun last
             run = []
     while run and run[-1].surface in ("の", "・", "「", "(", "-"):
         run.pop()
-    if len(run) > len(best):
+    if len(run) > len(best) and not _only_a_count(run):
         best = run
     return "".join(m.surface for m in best).strip("「」()")
+
+
+def _only_a_count(run: list[Morpheme]) -> bool:
+    """「3つ」「一つずつ」「2点」: how many, not what the part is about."""
+    return all(m.is_("名詞", "数詞") or m.is_("接尾辞") or m.surface in ("つ", "ずつ") for m in run)
 
 
 def _explanatory_end(ms: list[Morpheme]) -> bool:
