@@ -1944,19 +1944,16 @@ def _elliptical_request(morphs: list[Morpheme]) -> bool:
     no predicate at its end (the request is the one before)."""
     ms = [m for m in morphs if m.coarse not in ("補助記号", "空白")]
     i = 0
-    if ms and (ms[0].coarse == "接続詞" or ms[0].surface in ("あと", "後", "ついで")):
-        i = 1 + (len(ms) > 1 and ms[0].surface == "ついで" and ms[1].surface == "に")
-    elif len(ms) > 1 and (ms[0].surface, ms[1].surface) in _CONNECTIVE_PAIRS:
-        i = 2
+    if ms and (_connective(ms, 0) or ms[0].surface in ("後", "ついで")):
+        i = 1
+        while i < len(ms) and ms[i].coarse == "助詞":  # それ|と, 加え|て, ついで|に
+            i += 1
     rest = ms[i:]
     if not rest or rest[-1].coarse in ("動詞", "形容詞", "助動詞"):
         return False
     if not any(m.coarse == "名詞" and m.content for m in rest):
         return False
     return i > 0 or (rest[-1].surface == "も" and rest[-1].is_("助詞", "係助詞"))
-
-
-_CONNECTIVE_PAIRS = frozenset([("それ", "と"), ("それ", "から"), ("加え", "て")])
 
 
 def _has_predicate(morphs: list[Morpheme]) -> bool:
